@@ -1,0 +1,3 @@
+"""datasets models."""
+
+from __future__ import annotations

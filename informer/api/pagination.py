@@ -1,0 +1,102 @@
+"""The HAL collection envelope with ``start``/``limit`` paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+def parse_int_param(request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    """Read an integer query parameter; a bad or out-of-range value is a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: [f"'{raw}' is not a whole number."]}) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValidationError({name: [f"{value} is out of range; it must be {bounds}."]})
+    return value
+
+
+class HalPagination(BasePagination):
+    """``{"_links": {...}, "_embedded": {"inf:<rel>": [...]}, "start", "count", "total"}``."""
+
+    default_limit = 30
+
+    def paginate_queryset(self, queryset: QuerySet | list, request: Request, view: Any = None) -> list:
+        self.request = request
+        self.rel = getattr(view, "hal_rel", "inf:item")
+        self.limit = parse_int_param(
+            request, "limit", self.default_limit, minimum=0, maximum=settings.INFORMER_MAX_PAGE_SIZE
+        )
+        self.start = parse_int_param(request, "start", 0, minimum=0)
+        self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+        if self.limit == 0 or self.start >= self.total:
+            return []
+        return list(queryset[self.start : self.start + self.limit])
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response(self.envelope(data))
+
+    def envelope(self, data: list) -> dict[str, Any]:
+        url = self.request.build_absolute_uri()
+        links: dict[str, Any] = {"self": {"href": url}}
+        if self.limit and self.start + self.limit < self.total:
+            links["next"] = {"href": replace_query_param(url, "start", self.start + self.limit)}
+        if self.start > 0:
+            prev_start = max(0, self.start - (self.limit or self.start))
+            href = replace_query_param(url, "start", prev_start) if prev_start else remove_query_param(url, "start")
+            links["prev"] = {"href": href}
+        return {
+            "_links": links,
+            "_embedded": {self.rel: data},
+            "start": self.start,
+            "count": len(data),
+            "total": self.total,
+        }
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "object", "properties": {"href": {"type": "string", "format": "uri"}}, "required": ["href"]}
+        return {
+            "type": "object",
+            "required": ["_links", "_embedded", "start", "count", "total"],
+            "properties": {
+                "_links": {
+                    "type": "object",
+                    "properties": {"self": link, "next": link, "prev": link},
+                    "required": ["self"],
+                },
+                "_embedded": {"type": "object", "additionalProperties": schema},
+                "start": {"type": "integer", "minimum": 0},
+                "count": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "Items per page (default 30, at most 1000).",
+                "schema": {"type": "integer", "minimum": 0, "maximum": 1000},
+            },
+            {
+                "name": "start",
+                "in": "query",
+                "required": False,
+                "description": "Offset of the first item (default 0).",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+        ]

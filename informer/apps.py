@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class InformerConfig(AppConfig):
+    name = "informer"
+    verbose_name = "Identity and tenants"
+    default_auto_field = "django.db.models.BigAutoField"

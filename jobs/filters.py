@@ -1,0 +1,27 @@
+"""Field filters for job lists."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+
+from jobs.models import Job, JobTag
+
+
+class JobFilter(django_filters.FilterSet):
+    """``?enabled=&type=&ownerId=&tag=`` (``tag`` may repeat: a job must carry every one)."""
+
+    enabled = django_filters.BooleanFilter()
+    type = django_filters.CharFilter()
+    ownerId = django_filters.NumberFilter(field_name="owner_id")  # noqa: N815
+    tag = django_filters.CharFilter(method="filter_tag")
+    intervalType = django_filters.CharFilter(field_name="interval_type")  # noqa: N815
+
+    class Meta:
+        model = Job
+        fields: list[str] = []
+
+    def filter_tag(self, queryset: QuerySet[Job], name: str, value: str) -> QuerySet[Job]:
+        for tag in self.request.query_params.getlist("tag") if self.request else [value]:
+            queryset = queryset.filter(pk__in=JobTag.objects.filter(name=tag).values("job_id"))
+        return queryset

@@ -1,0 +1,84 @@
+"""Reads of jobs, always scoped to what the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import OuterRef, Q, Subquery
+
+from jobs.models import Job, JobGroupObjectPermission, JobQuerySet, JobUserObjectPermission
+
+ALL_JOB_PERMISSIONS = frozenset({"view_job", "change_job", "run_job", "delete_job", "share_job"})
+
+
+def job_scope_for_user(user: Any) -> JobQuerySet:
+    """Jobs (drafts included) in the caller's tenant, every tenant for a superuser; no permission filter."""
+    jobs = Job.objects.select_related("tenant", "owner")
+    if user.is_superuser:
+        return jobs.all()
+    return jobs.filter(tenant_id=user.tenant_id)
+
+
+def job_list_for_user(user: Any, *, permission: str = "view_job") -> JobQuerySet:
+    """Committed jobs on which the caller holds ``permission``, directly or through a team.
+
+    The filter drives from the permission tables (``pk IN (...)``), so its cost follows the number of
+    shares the caller has, not the number of jobs in the tenant.
+    """
+    jobs = job_scope_for_user(user).committed()
+    if user.is_superuser:
+        return jobs
+    direct = JobUserObjectPermission.objects.filter(user=user, permission__codename=permission)
+    via_team = JobGroupObjectPermission.objects.filter(group__user=user, permission__codename=permission)
+    return jobs.filter(
+        Q(pk__in=direct.values("content_object_id")) | Q(pk__in=via_team.values("content_object_id"))
+    )
+
+
+def job_lookup(scope: JobQuerySet, key: str) -> Job | None:
+    """Find a job by UUID or by natural id ``<tenant-slug>:<slug>`` within ``scope``."""
+    try:
+        return scope.filter(pk=uuid.UUID(key)).first()
+    except ValueError:
+        pass
+    tenant_slug, sep, slug = key.partition(":")
+    if not sep or not tenant_slug or not slug:
+        return None
+    return scope.committed().filter(tenant__slug=tenant_slug, slug=slug).first()
+
+
+def job_permissions_for_user(user: Any, job_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The caller's permission codenames on each of ``job_ids``, in two queries whatever their number."""
+    ids = list(job_ids)
+    if user.is_superuser:
+        return {job_id: set(ALL_JOB_PERMISSIONS) for job_id in ids}
+    result: dict[uuid.UUID, set[str]] = defaultdict(set)
+    if not ids:
+        return result
+    direct = JobUserObjectPermission.objects.filter(user=user, content_object_id__in=ids).values_list(
+        "content_object_id", "permission__codename"
+    )
+    via_team = JobGroupObjectPermission.objects.filter(group__user=user, content_object_id__in=ids).values_list(
+        "content_object_id", "permission__codename"
+    )
+    for job_id, codename in [*direct, *via_team]:
+        result[job_id].add(codename)
+    return result
+
+
+def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``job_ids`` are shared with anyone other than their owner."""
+    ids = list(job_ids)
+    with_users = (
+        JobUserObjectPermission.objects.filter(content_object_id__in=ids)
+        .exclude(user_id=Subquery(Job.objects.filter(pk=OuterRef("content_object_id")).values("owner_id")[:1]))
+        .values_list("content_object_id", flat=True)
+    )
+    with_groups = JobGroupObjectPermission.objects.filter(content_object_id__in=ids).values_list(
+        "content_object_id", flat=True
+    )
+    return set(with_users) | set(with_groups)
+

@@ -1,0 +1,252 @@
+"""API representations of jobs and shares."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
+from jobs import schedule, timing
+from jobs.drivers.registry import JOB_DRIVERS, job_driver
+from jobs.models import Job
+
+PERMISSION_FLAGS = {"edit": "change_job", "run": "run_job", "delete": "delete_job", "share": "share_job"}
+
+
+class ScheduleBoundField(serializers.CharField):
+    """``startOn``/``endOn``: an ISO date (kept as a date) or an ISO datetime (stored in UTC).
+
+    A datetime without an offset is wall-clock time in the job's zone, which the serializer resolves.
+    """
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if data is None or data == "":
+            return ""
+        text = str(data).strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise serializers.ValidationError(
+                f"'{text}' is not an ISO 8601 date (2026-03-01) or datetime (2026-03-01T08:00:00Z)."
+            ) from None
+        if parsed.tzinfo is None:
+            return parsed.replace(microsecond=0).isoformat()  # resolved in the job's zone by validate()
+        return parsed.astimezone(dt_timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+    def to_representation(self, value: Any) -> str | None:
+        return value or None
+
+
+def _resolve_naive(value: str, zone_name: str) -> str:
+    """A naive datetime bound read in ``zone_name`` and stored as UTC."""
+    if not value or len(value) == 10 or value.endswith("Z"):
+        return value
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return value  # the timezone error is reported by the schedule check
+    local = datetime.fromisoformat(value).replace(tzinfo=zone)
+    return local.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class JobSerializer(ApiModelSerializer):
+    """A job as the API shows it; writes merge into the existing job (PUT and PATCH alike)."""
+
+    _links = SelfLinkField()
+    natural_id = serializers.CharField(read_only=True)
+    owner_id = serializers.IntegerField(read_only=True, allow_null=True)
+    owner_name = serializers.SerializerMethodField()
+    editing_id = serializers.UUIDField(source="editing_of_id", read_only=True, allow_null=True)
+    tags = serializers.ListField(
+        child=serializers.RegexField(r"^[\w .:-]{1,64}$", max_length=64), required=False, max_length=50
+    )
+    start_on = ScheduleBoundField()
+    end_on = ScheduleBoundField()
+    type = serializers.CharField(max_length=40)
+    data = serializers.JSONField(required=False)
+    dst_policy = serializers.JSONField(required=False)
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "_links",
+            "id",
+            "type",
+            "name",
+            "slug",
+            "natural_id",
+            "description",
+            "owner_id",
+            "owner_name",
+            "tags",
+            "data",
+            "interval",
+            "interval_type",
+            "timezone",
+            "start_on",
+            "end_on",
+            "dst_policy",
+            "enabled",
+            "timeout_seconds",
+            "max_attempts",
+            "misfire_policy",
+            "max_catch_up",
+            "overlap_policy",
+            "next_run_at",
+            "last_run_at",
+            "last_success",
+            "locked_at",
+            "editing_id",
+            "created_at",
+            "updated_at",
+            "permissions",
+        ]
+        read_only_fields = [
+            "id",
+            "next_run_at",
+            "last_run_at",
+            "last_success",
+            "locked_at",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"slug": {"required": False, "validators": []}, "timezone": {"required": False}}
+
+    def self_path(self, job: Job) -> str:
+        return reverse("job-detail", kwargs={"pk": job.pk})
+
+    def get_owner_name(self, job: Job) -> str | None:
+        return job.owner.display_name if job.owner else None
+
+    def get_permissions(self, job: Job) -> dict[str, bool]:
+        codenames = self.context.get("permissions", {}).get(job.pk, set())
+        return {flag: codename in codenames for flag, codename in PERMISSION_FLAGS.items()}
+
+    def validate_type(self, value: str) -> str:
+        if value not in JOB_DRIVERS:
+            known = ", ".join(JOB_DRIVERS)
+            raise serializers.ValidationError(f"Unknown job type '{value}'; known types are: {known}.")
+        return value
+
+    def validate_timezone(self, value: str) -> str:
+        try:
+            schedule.validate_timezone(value)
+        except schedule.ScheduleError as error:
+            raise serializers.ValidationError(error.message) from None
+        return value
+
+    def validate_dst_policy(self, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        try:
+            schedule.parse_dst_policy(value)
+        except schedule.ScheduleError as error:
+            raise serializers.ValidationError(error.message) from None
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        merged = self._merged(attrs)
+        job_type = merged["type"]
+        data = merged.get("data") or {}
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"data": ["data must be a JSON object."]})
+        errors = job_driver(job_type).validation_errors(data)
+        if errors:
+            raise serializers.ValidationError({"data": errors})
+        zone = merged.get("timezone") or self.context["default_timezone"]
+        for name in ("start_on", "end_on"):
+            if name in attrs:
+                attrs[name] = _resolve_naive(attrs[name], zone)
+        # Every schedule check goes through the engine the scheduler uses, so nothing accepted here can
+        # fail later when it is fired.
+        candidate = Job(
+            interval=merged.get("interval", ""),
+            interval_type=merged.get("interval_type", "cron"),
+            timezone=zone,
+            start_on=attrs.get("start_on", merged.get("start_on", "")),
+            end_on=attrs.get("end_on", merged.get("end_on", "")),
+            dst_policy=merged.get("dst_policy") or {},
+        )
+        try:
+            timing.job_schedule(candidate)
+        except schedule.ScheduleError as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from None
+        return attrs
+
+    def _merged(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The job's fields after this write: the instance's values overlaid with ``attrs``."""
+        merged: dict[str, Any] = {}
+        if self.instance is not None:
+            for name in ("type", "data", "interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy"):
+                merged[name] = getattr(self.instance, name)
+        elif "type" not in attrs:
+            raise serializers.ValidationError({"type": ["This field is required."]})
+        merged.update(attrs)
+        return merged
+
+
+class JobListItemSerializer(serializers.Serializer):
+    """One row of ``GET /api/jobs-list``: a flat, unpaginated summary."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    enabled = serializers.BooleanField()
+    ownerId = serializers.IntegerField(source="owner_id", allow_null=True)  # noqa: N815
+    ownerName = serializers.SerializerMethodField()  # noqa: N815
+    naturalId = serializers.CharField(source="natural_id")  # noqa: N815
+    tags = serializers.ListField(child=serializers.CharField())
+    sharing = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+
+    def get_ownerName(self, job: Job) -> str | None:  # noqa: N802
+        return job.owner.display_name if job.owner else None
+
+    def get_sharing(self, job: Job) -> bool:
+        """Whether anyone besides the owner has access."""
+        return job.pk in self.context.get("shared", set())
+
+    def get_permissions(self, job: Job) -> dict[str, bool]:
+        codenames = self.context.get("permissions", {}).get(job.pk, set())
+        return {flag: codename in codenames for flag, codename in PERMISSION_FLAGS.items()}
+
+
+class ShareSerializer(ApiSerializer):
+    """One principal's access to a job."""
+
+    _links = serializers.SerializerMethodField()
+    principal_id = serializers.CharField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    access_level = serializers.IntegerField(min_value=0, max_value=3)
+
+    def get__links(self, share: dict[str, Any]) -> dict[str, Any]:
+        request = self.context.get("request")
+        path = reverse(
+            "job-share-detail", kwargs={"job_pk": self.context["job_pk"], "principal_id": share["principal_id"]}
+        )
+        return {"self": {"href": request.build_absolute_uri(path) if request else path}}
+
+
+class PrincipalSerializer(serializers.Serializer):
+    """A user or team of the caller's tenant, as shares name them."""
+
+    id = serializers.CharField()
+    type = serializers.CharField()
+    name = serializers.CharField()
+    displayName = serializers.CharField(source="display_name")  # noqa: N815

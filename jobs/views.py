@@ -1,0 +1,263 @@
+"""Jobs API: CRUD, the flat jobs list, shares and principals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from informer.api.permissions import ObjectPermission, object_codenames
+from informer.models import Team, User
+from jobs import selectors, services
+from jobs.filters import JobFilter
+from jobs.models import Job, JobTag
+from jobs.serializers import JobListItemSerializer, JobSerializer, PrincipalSerializer, ShareSerializer
+
+JOB_SORT_FIELDS = {
+    "name": "name",
+    "type": "type",
+    "slug": "slug",
+    "enabled": "enabled",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "nextRunAt": "next_run_at",
+    "lastRunAt": "last_run_at",
+    "ownerId": "owner_id",
+}
+
+
+def tags_prefetch() -> Prefetch:
+    return Prefetch("tag_set", queryset=JobTag.objects.order_by("name"))
+
+
+class JobLookupMixin:
+    """Resolves ``{id}`` (UUID or natural id) to a job the caller may read, else 404."""
+
+    read_permission = "view_job"
+    lookup_value_regex = "[^/]+"
+
+    def get_job(self, key: str) -> Job:
+        request: Request = self.request  # type: ignore[attr-defined]
+        job = selectors.job_lookup(selectors.job_scope_for_user(request.user).prefetch_related(tags_prefetch()), key)
+        if job is None:
+            raise Http404
+        self.check_object_permissions(request, job)  # type: ignore[attr-defined]
+        return job
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List jobs", parameters=[OpenApiParameter("tag", str, many=True)]),
+    create=extend_schema(summary="Create a job"),
+    retrieve=extend_schema(summary="Get a job by id or natural id"),
+    update=extend_schema(summary="Update a job (merges the given fields)"),
+    partial_update=extend_schema(summary="Update a job (merges the given fields)"),
+    destroy=extend_schema(summary="Delete a job"),
+)
+class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
+    """``/api/jobs`` and ``/api/jobs/{id}``."""
+
+    serializer_class = JobSerializer
+    permission_classes = [ObjectPermission]
+    action_permissions = {
+        "retrieve": "view_job",
+        "update": "change_job",
+        "partial_update": "change_job",
+        "destroy": "delete_job",
+        "run": "run_job",
+    }
+    filterset_class = JobFilter
+    sort_fields = JOB_SORT_FIELDS
+    hal_rel = "inf:job"
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return selectors.job_list_for_user(self.request.user).prefetch_related(tags_prefetch())
+
+    def get_object(self) -> Job:
+        return self.get_job(self.kwargs["pk"])
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        user = self.request.user
+        if user.is_authenticated:
+            context["default_timezone"] = user.tenant.timezone
+        return context
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        context = self.get_serializer_context()
+        context["permissions"] = selectors.job_permissions_for_user(request.user, [job.pk for job in page])
+        data = JobSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+    def _respond(self, job: Job, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None) -> Response:
+        context = self.get_serializer_context()
+        context["permissions"] = {job.pk: object_codenames(self.request, job)}
+        job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
+        return Response(JobSerializer(job, context=context).data, status=status_code, headers=headers)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._respond(self.get_object())
+
+    @transaction.atomic
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        tags = fields.pop("tags", None)
+        job = services.job_create(user=request.user, fields=fields, tags=tags)
+        location = request.build_absolute_uri(JobSerializer().self_path(job))
+        return self._respond(job, status.HTTP_201_CREATED, {"Location": location})
+
+    @transaction.atomic
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Informer clients send partial bodies on PUT: both verbs merge.
+        job = self.get_object()
+        serializer = self.get_serializer(job, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        tags = fields.pop("tags", None)
+        job = services.job_update(job=job, fields=fields, tags=tags)
+        return self._respond(job)
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.job_delete(job=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobsListView(APIView):
+    """``GET /api/jobs-list``: every job the caller can read, flat and unpaginated."""
+
+    @extend_schema(summary="All readable jobs, flat", responses=JobListItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        jobs = list(
+            selectors.job_list_for_user(request.user).prefetch_related(tags_prefetch()).order_by("name", "pk")
+        )
+        ids = [job.pk for job in jobs]
+        context = {
+            "request": request,
+            "permissions": selectors.job_permissions_for_user(request.user, ids),
+            "shared": selectors.job_shared_ids(ids),
+        }
+        return Response(JobListItemSerializer(jobs, many=True, context=context).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Who has access to a job"),
+    retrieve=extend_schema(summary="One principal's access to a job"),
+    update=extend_schema(summary="Set one principal's access level (0 none, 1 view, 2 edit, 3 admin)"),
+    destroy=extend_schema(summary="Remove one principal's access"),
+)
+class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """``/api/jobs/{id}/shares[/{principalId}]``."""
+
+    serializer_class = ShareSerializer
+    permission_classes = [ObjectPermission]
+    action_permissions = {"list": "view_job", "retrieve": "view_job", "update": "share_job", "destroy": "share_job"}
+    hal_rel = "inf:share"
+    lookup_field = "principal_id"
+    lookup_value_regex = "[^/]+"
+    filter_backends: list[Any] = []
+    pagination_class = None
+    http_method_names = ["get", "put", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return Job.objects.none()
+
+    def _job(self) -> Job:
+        return self.get_job(self.kwargs["job_pk"])
+
+    def _item(self, job: Job, principal: services.Principal, level: int) -> dict[str, Any]:
+        return {
+            "principal_id": principal.id,
+            "type": principal.kind,
+            "name": principal.name,
+            "display_name": principal.display_name,
+            "access_level": level,
+        }
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "job_pk": self.kwargs.get("job_pk")}
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self._job()
+        self.kwargs["job_pk"] = job.pk
+        items = [self._item(job, principal, level) for principal, level in services.share_list(job=job)]
+        data = ShareSerializer(items, many=True, context=self.get_serializer_context()).data
+        url = request.build_absolute_uri()
+        return Response(
+            {
+                "_links": {"self": {"href": url}},
+                "_embedded": {self.hal_rel: data},
+                "start": 0,
+                "count": len(data),
+                "total": len(data),
+            }
+        )
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self._job()
+        self.kwargs["job_pk"] = job.pk
+        principal = services.principal_resolve(tenant_id=job.tenant_id, principal_id=kwargs["principal_id"])
+        level = services.share_get(job=job, principal=principal)
+        item = self._item(job, services.principal_of(principal), level)
+        return Response(ShareSerializer(item, context=self.get_serializer_context()).data)
+
+    @transaction.atomic
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self._job()
+        self.kwargs["job_pk"] = job.pk
+        body = ShareSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        principal = services.principal_resolve(tenant_id=job.tenant_id, principal_id=kwargs["principal_id"])
+        level = services.share_set(job=job, principal=principal, level=body.validated_data["access_level"])
+        item = self._item(job, services.principal_of(principal), level)
+        return Response(ShareSerializer(item, context=self.get_serializer_context()).data)
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self._job()
+        principal = services.principal_resolve(tenant_id=job.tenant_id, principal_id=kwargs["principal_id"])
+        services.share_set(job=job, principal=principal, level=0)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PrincipalListView(APIView):
+    """``GET /api/principals?q=``: users and teams of the caller's tenant."""
+
+    @extend_schema(
+        summary="Users and teams that jobs can be shared with",
+        parameters=[OpenApiParameter("q", str)],
+        responses=PrincipalSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        limit = request.query_params.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            raise ValidationError({"limit": [f"'{limit}' is not a whole number between 1 and 1000."]})
+        users = User.objects.filter(tenant_id=request.user.tenant_id, is_active=True)
+        teams = Team.objects.filter(tenant_id=request.user.tenant_id)
+        if query:
+            from django.db.models import Q
+
+            users = users.filter(
+                Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+            )
+            teams = teams.filter(Q(name__icontains=query) | Q(display_name__icontains=query))
+        principals = [services.principal_of(user) for user in users.order_by("username")[: int(limit)]]
+        principals += [services.principal_of(team) for team in teams.order_by("name")[: int(limit)]]
+        data = [
+            {"id": p.id, "type": p.kind, "name": p.name, "display_name": p.display_name}
+            for p in principals[: int(limit)]
+        ]
+        return Response(PrincipalSerializer(data, many=True).data)

@@ -1,0 +1,3 @@
+"""library models."""
+
+from __future__ import annotations
