@@ -44,8 +44,11 @@ class CamelCaseMixin:
         renamed: dict[str, serializers.Field] = {}
         for name, field in fields.items():
             api_name = camel(name)
-            if api_name != name and field.source is None:
-                field.source = name
+            if api_name != name:
+                if isinstance(field, serializers.SerializerMethodField) and field.method_name is None:
+                    field.method_name = f"get_{name}"
+                elif field.source is None:
+                    field.source = name
             renamed[api_name] = field
         return renamed
 

@@ -1,0 +1,218 @@
+"""Cron expressions for the schedule engine: strict 5-field syntax, expanded with croniter.
+
+This module knows about calendars only; wall-clock to instant conversion (and therefore daylight
+saving) lives in ``jobs.schedule``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from croniter import CroniterError, croniter
+
+__all__ = ["CronNeverFires", "CronSpec", "CronSyntaxError", "parse_cron"]
+
+ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+# (name, lowest, highest); day-of-week accepts 0-7 with both 0 and 7 meaning Sunday.
+FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+)
+# Spelled out rather than taken from calendar.month_abbr, which follows the process locale.
+MONTH_NAMES = {name: number for number, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+NAMES = {3: MONTH_NAMES, 4: DAY_NAMES}
+# February counts as 29 days: an expression is only "never" if no year at all can match it.
+LONGEST_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+_TERM = re.compile(r"^(?:(?P<star>\*)|(?P<low>[0-9a-z]+)(?:-(?P<high>[0-9a-z]+))?)(?:/(?P<step>[^/]*))?$")
+_LAST_OR_WEEKDAY = re.compile(r"^(?:l|lw|\d+l|l-?\d+|\d+w|w\d+)$")
+
+
+class CronSyntaxError(ValueError):
+    """The expression is malformed; the message says what, without repeating the expression."""
+
+
+class CronNeverFires(ValueError):
+    """The expression is well formed but no calendar date can match it."""
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed cron expression: the allowed values of each field, ready for fast iteration."""
+
+    expression: str
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days: frozenset[int]
+    months: tuple[int, ...]
+    weekdays: frozenset[int]  # Python numbering: Monday is 0, Sunday is 6
+    day_or: bool  # Vixie cron: with both day fields restricted, either one may match
+    fixed_time: bool  # neither minute nor hour starts with '*': one run per local day (Debian DST rules)
+    times: tuple[int, ...]  # every allowed minute of the day (hour * 60 + minute), ascending
+    _month_days: dict[tuple[int, int], tuple[int, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def matching_days(self, year: int, month: int) -> tuple[int, ...]:
+        """The days of ``month`` that match the day-of-month/day-of-week fields."""
+        first_weekday, length = calendar.monthrange(year, month)
+        key = (first_weekday, length)
+        days = self._month_days.get(key)
+        if days is None:
+            # A month's matches depend only on its length and on which weekday it starts; 28 shapes.
+            days = tuple(
+                day for day in range(1, length + 1) if self._day_matches(day, (first_weekday + day - 1) % 7)
+            )
+            self._month_days[key] = days
+        return days
+
+    def _day_matches(self, day: int, weekday: int) -> bool:
+        if self.day_or:
+            return day in self.days or weekday in self.weekdays
+        return day in self.days and weekday in self.weekdays
+
+    def iter_days(self, start: date) -> Iterator[date]:
+        """Matching dates from ``start`` on, ascending, until the end of year 9999."""
+        year, month, first = start.year, start.month, start.day
+        months = self.months
+        while year <= 9999:
+            if month in months:
+                for day in self.matching_days(year, month):
+                    if day >= first:
+                        yield date(year, month, day)
+            first = 1
+            month += 1
+            if month == 13:
+                year, month = year + 1, 1
+
+
+def parse_cron(expression: str) -> CronSpec:
+    """Parse and validate a 5-field cron expression or an @alias; raise CronSyntaxError/CronNeverFires."""
+    text = expression.strip().lower()
+    if text.startswith("@"):
+        if text not in ALIASES:
+            known = ", ".join(ALIASES)
+            raise CronSyntaxError(f"unknown alias '{expression.strip()}'; use one of {known}")
+        text = ALIASES[text]
+    parts = text.split()
+    if len(parts) != 5:
+        hint = " (seconds and years are not supported)" if len(parts) in (6, 7) else ""
+        raise CronSyntaxError(
+            f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}{hint}"
+        )
+
+    canonical = [_canonical_field(index, part) for index, part in enumerate(parts)]
+    try:
+        expanded, nth = croniter.expand(" ".join(canonical))
+    except CroniterError as error:  # pragma: no cover - the canonical form is always valid croniter input
+        raise CronSyntaxError(str(error)) from error
+    assert not nth, "canonical expressions never use the nth-weekday syntax"
+
+    values = [_values(index, items) for index, items in enumerate(expanded)]
+    minutes, hours, days, months, cron_weekdays = values
+    # The star test is on the text, as Vixie and Debian cron do: '*/2' counts as unrestricted.
+    day_or = not (parts[2].startswith("*") or parts[4].startswith("*"))
+    if not day_or and min(days) > max(LONGEST_MONTH[month] for month in months):
+        raise CronNeverFires(expression)
+    return CronSpec(
+        expression=expression,
+        minutes=tuple(sorted(minutes)),
+        hours=tuple(sorted(hours)),
+        days=frozenset(days),
+        months=tuple(sorted(months)),
+        weekdays=frozenset((weekday - 1) % 7 for weekday in cron_weekdays),
+        day_or=day_or,
+        fixed_time=not (parts[0].startswith("*") or parts[1].startswith("*")),
+        times=tuple(hour * 60 + minute for hour in sorted(hours) for minute in sorted(minutes)),
+    )
+
+
+def _values(index: int, items: list[int | str]) -> set[int]:
+    """croniter's expansion of one field as a set of numbers ('*' means the whole range)."""
+    _, low, high = FIELDS[index]
+    if "*" in items:
+        return set(range(low, high + 1))
+    return {int(item) for item in items}
+
+
+def _canonical_field(index: int, text: str) -> str:
+    """Check one field and rewrite it with numbers only and no shapes croniter reads differently.
+
+    croniter accepts more than classic cron (L, W, #, ?, H, wrapping ranges) and reads a few shapes
+    unlike Vixie cron ('3-3' as the whole cycle, '5/1' in day-of-week without Sunday), so only the
+    plain shapes reach it: 'a', 'a-b' and 'a-b/n' with a < b.
+    """
+    name, low, high = FIELDS[index]
+    terms = []
+    for term in text.split(","):
+        if not term:
+            raise CronSyntaxError(f"empty list item in the {name} field")
+        if "?" in term:
+            raise CronSyntaxError(f"'?' is not supported in the {name} field; use '*'")
+        if "#" in term:
+            raise CronSyntaxError("'#' (nth weekday of the month) is not supported")
+        match = _TERM.match(term)
+        if match is None:
+            raise CronSyntaxError(f"'{term}' is not a valid {name} value")
+        step = 1
+        if match["step"] is not None:
+            if not match["step"].isdigit():
+                raise CronSyntaxError(f"step '{match['step']}' in the {name} field is not a whole number")
+            step = int(match["step"])
+            if step == 0:
+                raise CronSyntaxError(f"step 0 in the {name} field must be at least 1")
+        if match["star"]:
+            first, last = low, high
+        else:
+            first = _number(index, match["low"])
+            if match["high"] is not None:
+                last = _number(index, match["high"])
+                if last < first:
+                    hint = "; write 7 for Sunday at the end of a range" if index == 4 and last == 0 else ""
+                    raise CronSyntaxError(
+                        f"range {match['low']}-{match['high']} in the {name} field is reversed{hint}"
+                    )
+            elif match["step"] is not None:
+                last = high  # 'a/n' means every n-th value from a to the end of the field
+            else:
+                last = first
+        if first == last:
+            terms.append(str(first))
+        else:
+            terms.append(f"{first}-{last}/{step}" if step > 1 else f"{first}-{last}")
+    return ",".join(terms)
+
+
+def _number(index: int, token: str) -> int:
+    """One value of a field: digits or, for months and weekdays, a three-letter English name."""
+    name, low, high = FIELDS[index]
+    if token.isdigit():
+        value = int(token)
+        if not low <= value <= high:
+            raise CronSyntaxError(f"{name} {value} is out of range {low}-{high}")
+        return value
+    names = NAMES.get(index, {})
+    if token in names:
+        return names[token]
+    if index in (2, 4) and _LAST_OR_WEEKDAY.match(token):
+        raise CronSyntaxError("'L' (last) and 'W' (nearest weekday) are not supported")
+    if names:
+        raise CronSyntaxError(f"'{token}' is not a valid {name}; use {low}-{high} or a three-letter name")
+    raise CronSyntaxError(f"'{token}' is not a valid {name} value")
