@@ -7,3 +7,7 @@ class InformerConfig(AppConfig):
     name = "informer"
     verbose_name = "Identity and tenants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI extension for bearer tokens.
+        from informer.api import schema  # noqa: F401

@@ -106,7 +106,9 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=200, blank=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_hint = models.CharField(max_length=16, editable=False, help_text="The first characters, to tell tokens apart.")
+    key_hint = models.CharField(
+        max_length=16, editable=False, help_text="The first characters, to tell tokens apart."
+    )
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -17,18 +17,74 @@ class JobTagInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(GuardedModelAdmin):
-    list_display = ["name", "type", "tenant", "owner", "enabled", "interval_type", "interval", "next_run_at", "last_run_at"]
+    list_display = [
+        "name",
+        "type",
+        "tenant",
+        "owner",
+        "enabled",
+        "interval_type",
+        "interval",
+        "next_run_at",
+        "last_run_at",
+    ]
     list_filter = ["type", "enabled", "interval_type", "tenant"]
     list_select_related = ["tenant", "owner"]
     search_fields = ["name", "slug", "description"]
-    readonly_fields = ["id", "next_run_at", "last_run_at", "last_success", "locked_at", "editing_of", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "next_run_at",
+        "last_run_at",
+        "last_success",
+        "locked_at",
+        "editing_of",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [JobTagInline]
     actions = ["enable", "disable"]
     fieldsets = [
         (None, {"fields": ["id", "tenant", "owner", "type", "name", "slug", "description", "data"]}),
-        ("Schedule", {"fields": ["interval_type", "interval", "timezone", "start_on", "end_on", "dst_policy", "enabled"]}),
-        ("Execution", {"fields": ["timeout_seconds", "max_attempts", "misfire_policy", "max_catch_up", "overlap_policy"]}),
-        ("State", {"fields": ["next_run_at", "last_run_at", "last_success", "locked_at", "editing_of", "created_at", "updated_at"]}),
+        (
+            "Schedule",
+            {
+                "fields": [
+                    "interval_type",
+                    "interval",
+                    "timezone",
+                    "start_on",
+                    "end_on",
+                    "dst_policy",
+                    "enabled",
+                ]
+            },
+        ),
+        (
+            "Execution",
+            {
+                "fields": [
+                    "timeout_seconds",
+                    "max_attempts",
+                    "misfire_policy",
+                    "max_catch_up",
+                    "overlap_policy",
+                ]
+            },
+        ),
+        (
+            "State",
+            {
+                "fields": [
+                    "next_run_at",
+                    "last_run_at",
+                    "last_success",
+                    "locked_at",
+                    "editing_of",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:

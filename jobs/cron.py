@@ -35,7 +35,12 @@ FIELDS = (
     ("day-of-week", 0, 7),
 )
 # Spelled out rather than taken from calendar.month_abbr, which follows the process locale.
-MONTH_NAMES = {name: number for number, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+MONTH_NAMES = {
+    name: number
+    for number, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 NAMES = {3: MONTH_NAMES, 4: DAY_NAMES}
 # February counts as 29 days: an expression is only "never" if no year at all can match it.

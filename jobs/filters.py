@@ -13,9 +13,9 @@ class JobFilter(django_filters.FilterSet):
 
     enabled = django_filters.BooleanFilter()
     type = django_filters.CharFilter()
-    ownerId = django_filters.NumberFilter(field_name="owner_id")  # noqa: N815
+    ownerId = django_filters.NumberFilter(field_name="owner_id")
     tag = django_filters.CharFilter(method="filter_tag")
-    intervalType = django_filters.CharFilter(field_name="interval_type")  # noqa: N815
+    intervalType = django_filters.CharFilter(field_name="interval_type")
 
     class Meta:
         model = Job

@@ -61,9 +61,9 @@ def job_permissions_for_user(user: Any, job_ids: Iterable[uuid.UUID]) -> dict[uu
     direct = JobUserObjectPermission.objects.filter(user=user, content_object_id__in=ids).values_list(
         "content_object_id", "permission__codename"
     )
-    via_team = JobGroupObjectPermission.objects.filter(group__user=user, content_object_id__in=ids).values_list(
-        "content_object_id", "permission__codename"
-    )
+    via_team = JobGroupObjectPermission.objects.filter(
+        group__user=user, content_object_id__in=ids
+    ).values_list("content_object_id", "permission__codename")
     for job_id, codename in [*direct, *via_team]:
         result[job_id].add(codename)
     return result
@@ -74,11 +74,12 @@ def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     ids = list(job_ids)
     with_users = (
         JobUserObjectPermission.objects.filter(content_object_id__in=ids)
-        .exclude(user_id=Subquery(Job.objects.filter(pk=OuterRef("content_object_id")).values("owner_id")[:1]))
+        .exclude(
+            user_id=Subquery(Job.objects.filter(pk=OuterRef("content_object_id")).values("owner_id")[:1])
+        )
         .values_list("content_object_id", flat=True)
     )
     with_groups = JobGroupObjectPermission.objects.filter(content_object_id__in=ids).values_list(
         "content_object_id", flat=True
     )
     return set(with_users) | set(with_groups)
-

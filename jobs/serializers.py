@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,7 +43,7 @@ class ScheduleBoundField(serializers.CharField):
             ) from None
         if parsed.tzinfo is None:
             return parsed.replace(microsecond=0).isoformat()  # resolved in the job's zone by validate()
-        return parsed.astimezone(dt_timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return parsed.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
     def to_representation(self, value: Any) -> str | None:
         return value or None
@@ -59,7 +58,7 @@ def _resolve_naive(value: str, zone_name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         return value  # the timezone error is reported by the schedule check
     local = datetime.fromisoformat(value).replace(tzinfo=zone)
-    return local.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    return local.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class JobSerializer(ApiModelSerializer):
@@ -191,7 +190,16 @@ class JobSerializer(ApiModelSerializer):
         """The job's fields after this write: the instance's values overlaid with ``attrs``."""
         merged: dict[str, Any] = {}
         if self.instance is not None:
-            for name in ("type", "data", "interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy"):
+            for name in (
+                "type",
+                "data",
+                "interval",
+                "interval_type",
+                "timezone",
+                "start_on",
+                "end_on",
+                "dst_policy",
+            ):
                 merged[name] = getattr(self.instance, name)
         elif "type" not in attrs:
             raise serializers.ValidationError({"type": ["This field is required."]})
@@ -206,14 +214,14 @@ class JobListItemSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
     enabled = serializers.BooleanField()
-    ownerId = serializers.IntegerField(source="owner_id", allow_null=True)  # noqa: N815
-    ownerName = serializers.SerializerMethodField()  # noqa: N815
-    naturalId = serializers.CharField(source="natural_id")  # noqa: N815
+    ownerId = serializers.IntegerField(source="owner_id", allow_null=True)
+    ownerName = serializers.SerializerMethodField()
+    naturalId = serializers.CharField(source="natural_id")
     tags = serializers.ListField(child=serializers.CharField())
     sharing = serializers.SerializerMethodField()
     permissions = serializers.SerializerMethodField()
 
-    def get_ownerName(self, job: Job) -> str | None:  # noqa: N802
+    def get_ownerName(self, job: Job) -> str | None:
         return job.owner.display_name if job.owner else None
 
     def get_sharing(self, job: Job) -> bool:
@@ -238,7 +246,8 @@ class ShareSerializer(ApiSerializer):
     def get__links(self, share: dict[str, Any]) -> dict[str, Any]:
         request = self.context.get("request")
         path = reverse(
-            "job-share-detail", kwargs={"job_pk": self.context["job_pk"], "principal_id": share["principal_id"]}
+            "job-share-detail",
+            kwargs={"job_pk": self.context["job_pk"], "principal_id": share["principal_id"]},
         )
         return {"self": {"href": request.build_absolute_uri(path) if request else path}}
 
@@ -249,4 +258,4 @@ class PrincipalSerializer(serializers.Serializer):
     id = serializers.CharField()
     type = serializers.CharField()
     name = serializers.CharField()
-    displayName = serializers.CharField(source="display_name")  # noqa: N815
+    displayName = serializers.CharField(source="display_name")

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from jobs.drivers.base import Driver
 from jobs.drivers.registry import JOB_DRIVERS, job_driver, job_drivers
 
+
 class DriverSerializer(serializers.Serializer):
     """A registered driver (documentation only: items are built from the registry)."""
 

@@ -24,7 +24,9 @@ class DomainError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict[str, list[str]] | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, details: dict[str, list[str]] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = details or ({field: [message]} if field else {})

@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
-def parse_int_param(request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+def parse_int_param(
+    request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None
+) -> int:
     """Read an integer query parameter; a bad or out-of-range value is a 400 naming it."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -55,7 +57,11 @@ class HalPagination(BasePagination):
             links["next"] = {"href": replace_query_param(url, "start", self.start + self.limit)}
         if self.start > 0:
             prev_start = max(0, self.start - (self.limit or self.start))
-            href = replace_query_param(url, "start", prev_start) if prev_start else remove_query_param(url, "start")
+            href = (
+                replace_query_param(url, "start", prev_start)
+                if prev_start
+                else remove_query_param(url, "start")
+            )
             links["prev"] = {"href": href}
         return {
             "_links": links,
@@ -66,7 +72,11 @@ class HalPagination(BasePagination):
         }
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        link = {"type": "object", "properties": {"href": {"type": "string", "format": "uri"}}, "required": ["href"]}
+        link = {
+            "type": "object",
+            "properties": {"href": {"type": "string", "format": "uri"}},
+            "required": ["href"],
+        }
         return {
             "type": "object",
             "required": ["_links", "_embedded", "start", "count", "total"],

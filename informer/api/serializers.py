@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 IGNORED_KEYS = frozenset({"_links", "_embedded"})
@@ -61,6 +62,15 @@ class ApiSerializer(StrictFieldsMixin, CamelCaseMixin, serializers.Serializer):
     """Base for request bodies that are not a model."""
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "readOnly": True,
+        "properties": {
+            "self": {"type": "object", "properties": {"href": {"type": "string", "format": "uri"}}}
+        },
+    }
+)
 class SelfLinkField(serializers.Field):
     """``{"self": {"href": <absolute url>}}`` built by a ``url_for(obj)`` callable on the serializer."""
 

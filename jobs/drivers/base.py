@@ -26,6 +26,8 @@ class Driver:
         validator = Draft202012Validator(cls.schema, format_checker=FormatChecker())
         messages = []
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-            path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+            path = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+            )
             messages.append(f"data{path}: {error.message}")
         return messages

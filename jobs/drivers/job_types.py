@@ -16,7 +16,9 @@ class EmailJob(Driver):
 
     id = "email"
     name = "Email"
-    description = "Sends scheduled emails: the job's actions do the work, typically email actions with attachments."
+    description = (
+        "Sends scheduled emails: the job's actions do the work, typically email actions with attachments."
+    )
     schema = {"type": "object", "additionalProperties": False, "properties": {}}
 
 
@@ -25,7 +27,9 @@ class DatasetRefreshJob(Driver):
 
     id = "dataset-refresh"
     name = "Dataset refresh"
-    description = "Re-runs a dataset's query against its datasource and stores the result, then runs the actions."
+    description = (
+        "Re-runs a dataset's query against its datasource and stores the result, then runs the actions."
+    )
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -39,7 +43,9 @@ class LibrarySyncJob(Driver):
 
     id = "library-sync"
     name = "Library sync"
-    description = "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
+    description = (
+        "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
+    )
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -104,7 +110,9 @@ class SnapshotCleanupJob(Driver):
 
     id = "snapshot-cleanup"
     name = "Snapshot cleanup"
-    description = "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those younger than maxAgeDays."
+    description = (
+        "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those younger than maxAgeDays."
+    )
     schema = {
         "type": "object",
         "additionalProperties": False,

@@ -80,7 +80,9 @@ class Command(BaseCommand):
             job_services.share_set(job=first, principal=team.team, level=1)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  Log in as '{admin.username}' (superuser) or '{demo.username}' with password '{password}'.")
+        self.stdout.write(
+            f"  Log in as '{admin.username}' (superuser) or '{demo.username}' with password '{password}'."
+        )
 
     def _user(self, username: str, tenant: Tenant, password: str, **kwargs: Any) -> User:
         existing = User.objects.filter(username=username).first()
