@@ -111,7 +111,8 @@ class SnapshotCleanupJob(Driver):
     id = "snapshot-cleanup"
     name = "Snapshot cleanup"
     description = (
-        "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those younger than maxAgeDays."
+        "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those "
+        "younger than maxAgeDays."
     )
     schema = {
         "type": "object",
