@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from guardian.admin import GuardedModelAdmin
 
+from jobs import schedule, timing
 from jobs.models import Job, JobTag
 
 
@@ -32,6 +35,7 @@ class JobAdmin(GuardedModelAdmin):
     list_select_related = ["tenant", "owner"]
     search_fields = ["name", "slug", "description"]
     readonly_fields = [
+        "upcoming_fire_times",
         "id",
         "next_run_at",
         "last_run_at",
@@ -90,6 +94,32 @@ class JobAdmin(GuardedModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         jobs = super().get_queryset(request)
         return jobs if request.user.is_superuser else jobs.filter(tenant_id=request.user.tenant_id)
+
+    @admin.display(description="Next fire times")
+    def upcoming_fire_times(self, job: Job) -> str:
+        """The next five fire times, local and UTC, from the scheduler's own engine."""
+        if job.pk is None:
+            return "-"
+        try:
+            fires = schedule.fire_times(timing.job_schedule(job), timezone.now(), 5)
+        except schedule.ScheduleError as error:
+            return f"Invalid schedule: {error.message}"
+        if not fires:
+            return "No upcoming fire times."
+        rows = format_html_join(
+            "",
+            "<li>{} &nbsp;({} UTC){}</li>",
+            (
+                (
+                    fire.local.strftime("%Y-%m-%d %H:%M %Z"),
+                    fire.at.strftime("%Y-%m-%d %H:%M"),
+                    " (moved by DST)" if fire.shifted else "",
+                )
+                for fire in fires
+            ),
+        )
+        note = "" if job.enabled else format_html("<p>{}</p>", "Disabled: these are shown but will not fire.")
+        return format_html("<ul>{}</ul>{}", rows, note)
 
     @admin.action(description="Enable the selected jobs")
     def enable(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

@@ -49,7 +49,7 @@ class ScheduleBoundField(serializers.CharField):
         return value or None
 
 
-def _resolve_naive(value: str, zone_name: str) -> str:
+def resolve_naive_bound(value: str, zone_name: str) -> str:
     """A naive datetime bound read in ``zone_name`` and stored as UTC."""
     if not value or len(value) == 10 or value.endswith("Z"):
         return value
@@ -169,7 +169,7 @@ class JobSerializer(ApiModelSerializer):
         zone = merged.get("timezone") or self.context["default_timezone"]
         for name in ("start_on", "end_on"):
             if name in attrs:
-                attrs[name] = _resolve_naive(attrs[name], zone)
+                attrs[name] = resolve_naive_bound(attrs[name], zone)
         # Every schedule check goes through the engine the scheduler uses, so nothing accepted here can
         # fail later when it is fired.
         candidate = Job(

@@ -12,114 +12,246 @@ import informer.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('informer', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("informer", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('type', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('interval', models.CharField(blank=True, max_length=200)),
-                ('interval_type', models.CharField(choices=[('cron', 'Cron'), ('simple', 'Simple'), ('once', 'Once')], default='cron', max_length=10)),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[informer.models.validate_timezone_name])),
-                ('start_on', models.CharField(blank=True, max_length=40)),
-                ('end_on', models.CharField(blank=True, max_length=40)),
-                ('dst_policy', models.JSONField(blank=True, default=dict)),
-                ('schedule_anchor', models.DateTimeField(default=django.utils.timezone.now, help_text='When the schedule was saved: the anchor of simple intervals.')),
-                ('enabled', models.BooleanField(default=True)),
-                ('timeout_seconds', models.PositiveIntegerField(default=3600, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(604800)])),
-                ('max_attempts', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)])),
-                ('misfire_policy', models.CharField(choices=[('runOnce', 'Run Once'), ('skip', 'Skip'), ('runAll', 'Run All')], default='runOnce', max_length=10)),
-                ('max_catch_up', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000)])),
-                ('overlap_policy', models.CharField(choices=[('skip', 'Skip'), ('queue', 'Queue'), ('allow', 'Allow')], default='skip', max_length=10)),
-                ('next_run_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_success', models.BooleanField(blank=True, editable=False, null=True)),
-                ('locked_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('editing_of', models.OneToOneField(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='draft', to='jobs.job')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_jobs', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='informer.tenant')),
+                (
+                    "id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False),
+                ),
+                ("type", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("interval", models.CharField(blank=True, max_length=200)),
+                (
+                    "interval_type",
+                    models.CharField(
+                        choices=[("cron", "Cron"), ("simple", "Simple"), ("once", "Once")],
+                        default="cron",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="UTC", max_length=64, validators=[informer.models.validate_timezone_name]
+                    ),
+                ),
+                ("start_on", models.CharField(blank=True, max_length=40)),
+                ("end_on", models.CharField(blank=True, max_length=40)),
+                ("dst_policy", models.JSONField(blank=True, default=dict)),
+                (
+                    "schedule_anchor",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now,
+                        help_text="When the schedule was saved: the anchor of simple intervals.",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "timeout_seconds",
+                    models.PositiveIntegerField(
+                        default=3600,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(604800),
+                        ],
+                    ),
+                ),
+                (
+                    "max_attempts",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(20),
+                        ],
+                    ),
+                ),
+                (
+                    "misfire_policy",
+                    models.CharField(
+                        choices=[("runOnce", "Run Once"), ("skip", "Skip"), ("runAll", "Run All")],
+                        default="runOnce",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "max_catch_up",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1000),
+                        ],
+                    ),
+                ),
+                (
+                    "overlap_policy",
+                    models.CharField(
+                        choices=[("skip", "Skip"), ("queue", "Queue"), ("allow", "Allow")],
+                        default="skip",
+                        max_length=10,
+                    ),
+                ),
+                ("next_run_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_success", models.BooleanField(blank=True, editable=False, null=True)),
+                ("locked_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "editing_of",
+                    models.OneToOneField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="draft",
+                        to="jobs.job",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="informer.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('run_job', 'Can run job'), ('share_job', 'Can share job')],
+                "ordering": ["name"],
+                "permissions": [("run_job", "Can run job"), ("share_job", "Can share job")],
             },
         ),
         migrations.CreateModel(
-            name='JobGroupObjectPermission',
+            name="JobGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='jobs.job')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="jobs.job"),
+                ),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                (
+                    "permission",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission"),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='JobTag',
+            name="JobTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tag_set', to='jobs.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tag_set", to="jobs.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='JobUserObjectPermission',
+            name="JobUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='jobs.job')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="jobs.job"),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(condition=models.Q(('editing_of__isnull', True), ('enabled', True), ('next_run_at__isnull', False)), fields=['next_run_at'], name='job_due_idx'),
+            model_name="job",
+            index=models.Index(
+                condition=models.Q(
+                    ("editing_of__isnull", True), ("enabled", True), ("next_run_at__isnull", False)
+                ),
+                fields=["next_run_at"],
+                name="job_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['tenant', 'name'], name='job_tenant_name_idx'),
+            model_name="job",
+            index=models.Index(fields=["tenant", "name"], name="job_tenant_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.UniqueConstraint(condition=models.Q(('editing_of__isnull', True)), fields=('tenant', 'slug'), name='job_unique_slug'),
+            model_name="job",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("editing_of__isnull", True)),
+                fields=("tenant", "slug"),
+                name="job_unique_slug",
+            ),
         ),
         migrations.AlterUniqueTogether(
-            name='jobgroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="jobgroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AddIndex(
-            model_name='jobtag',
-            index=models.Index(fields=['name', 'job'], name='jobtag_name_idx'),
+            model_name="jobtag",
+            index=models.Index(fields=["name", "job"], name="jobtag_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='jobtag',
-            constraint=models.UniqueConstraint(fields=('job', 'name'), name='jobtag_unique'),
+            model_name="jobtag",
+            constraint=models.UniqueConstraint(fields=("job", "name"), name="jobtag_unique"),
         ),
         migrations.AlterUniqueTogether(
-            name='jobuserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="jobuserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
     ]
