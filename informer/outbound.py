@@ -1,0 +1,419 @@
+"""The one guarded path for outbound HTTP requests made on a user's behalf (SSRF protection)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import idna
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 16384
+# Passed to requests as ``verify``: True means requests' bundled CAs; tests point it at a throwaway CA.
+_CA_BUNDLE: str | bool = True
+_BLOCKED_NAMES = {"metadata.google.internal": "cloud metadata service"}
+_METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+)
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+_PRIVATE = tuple(map(ipaddress.ip_network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
+_SESSION_HEADERS = {"User-Agent": "informer-jobs", "Accept": "*/*", "Accept-Encoding": "identity"}
+
+
+class OutboundError(Exception):
+    """A network failure, timeout or redirect loop while talking to a remote host."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class OutboundBlocked(OutboundError):
+    """The outbound policy refused the request before any connection was made."""
+
+    def __init__(self, reason: str, *, url: str) -> None:
+        super().__init__(reason, url=url)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    """Final response of a guarded request; ``redirects`` lists every Location followed, in order."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+    url: str
+    elapsed_ms: int
+    redirects: list[str]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A validated URL, its origin and the addresses it may be reached at."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    ips: tuple[str, ...]
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """Scheme, host and port: what credentials are scoped to."""
+        return self.scheme, self.host, self.port
+
+    @property
+    def host_header(self) -> str:
+        """Host header value as a browser would send it for this origin."""
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        return name if self.port == _DEFAULT_PORTS[self.scheme] else f"{name}:{self.port}"
+
+
+@dataclass(frozen=True)
+class _AllowList:
+    """Parsed allow list: exact host names and IP networks."""
+
+    names: frozenset[str]
+    networks: tuple[IPNetwork, ...]
+
+    @classmethod
+    def parse(cls, entries: Iterable[str] | None) -> _AllowList:
+        """Split entries into networks (IPs/CIDRs) and host names; None means the Django setting."""
+        if entries is None:
+            entries = _settings_allow()
+        if isinstance(entries, str):  # a bare string would otherwise be iterated character by character
+            entries = [entries]
+        names: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in entries:
+            entry = str(raw).strip().lower()
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                names.add(entry.rstrip("."))
+        return cls(frozenset(names), tuple(networks))
+
+    def permits(self, ip: IPAddress) -> bool:
+        """Whether an IP/CIDR entry covers ``ip`` (or the IPv4 address embedded in it)."""
+        candidates = [ip]
+        if isinstance(ip, ipaddress.IPv6Address) and (v4 := _embedded_v4(ip)) is not None:
+            candidates.append(v4)
+        return any(c in net for c in candidates for net in self.networks)
+
+
+def _settings_allow() -> list[str]:
+    """INFORMER_OUTBOUND_ALLOW from Django settings, or nothing when Django is absent or unconfigured."""
+    try:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+    except ImportError:
+        return []
+    try:
+        value = getattr(settings, "INFORMER_OUTBOUND_ALLOW", None) or []
+    except ImproperlyConfigured:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """IPv4 address carried inside an IPv4-mapped/compatible, 6to4 or NAT64 IPv6 address."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _V4_COMPATIBLE and int(ip) > 1):  # ::/96 minus :: and ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _category(ip: IPAddress) -> str | None:
+    """Why ``ip`` must not be contacted, or None for a public address."""
+    if ip in _METADATA:
+        return "cloud metadata address"
+    if isinstance(ip, ipaddress.IPv6Address) and (v4 := _embedded_v4(ip)) is not None:
+        inner = _category(v4)
+        return f"{inner} {v4} embedded in IPv6" if inner else None
+    checks = (  # most specific first, so the reason names the narrowest category
+        ("unspecified address", ip.is_unspecified or ip in _THIS_NETWORK),
+        ("loopback address", ip.is_loopback),
+        ("link-local address", ip.is_link_local),
+        ("multicast address", ip.is_multicast),
+        ("broadcast address", ip == _BROADCAST),
+        ("shared address space (carrier-grade NAT) address", ip in _SHARED),
+        ("private address", any(ip in net for net in _PRIVATE)),
+        ("reserved address", ip.is_reserved),
+        # Documentation, benchmarking, site-local and other special-purpose ranges.
+        ("non-public address", not ip.is_global),
+    )
+    return next((label for label, hit in checks if hit), None)
+
+
+def _lookup(host: str, port: int, url: str) -> list[IPAddress]:
+    """Resolve ``host`` once; IP literals skip the resolver."""
+    with contextlib.suppress(ValueError):
+        return [ipaddress.ip_address(host)]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OutboundError(f"Could not resolve host {host!r}: {exc}.", url=url) from None
+    families = (socket.AF_INET, socket.AF_INET6)
+    ips = list(dict.fromkeys(ipaddress.ip_address(i[4][0]) for i in infos if i[0] in families))
+    if not ips:
+        raise OutboundError(f"Host {host!r} has no IP addresses.", url=url)
+    return ips
+
+
+def _resolve(url: str, allow: _AllowList) -> _Target:
+    """Validate scheme and host, resolve, and check every address against the policy."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundBlocked(f"Refusing malformed URL {url!r}: {exc}.", url=url) from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        shown = repr(scheme) if scheme else "(none)"
+        raise OutboundBlocked(f"Refusing URL {url!r}: scheme {shown} is not allowed, only http(s).", url=url)
+    host = parts.hostname or ""
+    try:  # resolve and send the same ASCII form requests will put on the wire
+        host = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise OutboundBlocked(f"Refusing URL {url!r}: invalid host name.", url=url) from None
+    key = host.rstrip(".")
+    if not key:
+        raise OutboundBlocked(f"Refusing URL {url!r}: it has no host.", url=url)
+    by_name = key in allow.names
+    if not by_name and key in _BLOCKED_NAMES:
+        raise OutboundBlocked(f"Refusing to connect to host {key!r} ({_BLOCKED_NAMES[key]}).", url=url)
+    port = port or _DEFAULT_PORTS[scheme]
+    ips = _lookup(host, port, url)
+    for ip in ips:  # one bad address refuses the host: the resolver could hand out any of them
+        if not by_name and not allow.permits(ip) and (category := _category(ip)):
+            raise OutboundBlocked(f"Refusing to connect to {ip} ({category}) for host {key!r}.", url=url)
+    return _Target(url, scheme, host, port, tuple(str(ip) for ip in ips))
+
+
+def check_url(url: str, *, allow_hosts: Iterable[str] | None = None) -> list[str]:
+    """Validate scheme and host of ``url`` and return its validated IPs; raise OutboundBlocked."""
+    return list(_resolve(url, _AllowList.parse(allow_hosts)).ips)
+
+
+class _Call:
+    """Limits of one outbound_request call, with a watchdog that cuts its sockets at the deadline."""
+
+    def __init__(self, total_timeout: float, connect_timeout: float, max_bytes: int) -> None:
+        self.expires_at = time.monotonic() + total_timeout
+        self.connect_timeout = connect_timeout
+        self.max_bytes = max_bytes
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        # Socket timeouts only bound each recv(); a server dripping bytes would never trip them.
+        self._timer = threading.Timer(total_timeout, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        """Seconds left before the total deadline, never negative."""
+        return max(self.expires_at - time.monotonic(), 0.0)
+
+    def track(self, sock: socket.socket) -> None:
+        """Register a socket to be cut when the deadline passes."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                self._cut(sock)
+
+    def cancel(self) -> None:
+        """Stop the watchdog once the call is over."""
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                self._cut(sock)
+
+    @staticmethod
+    def _cut(sock: socket.socket) -> None:
+        # The base-class shutdown works on TLS sockets too and makes a blocked recv() return at once.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def exchange(
+        self, target: _Target, ip: str, method: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes, bool]:
+        """One request/response over a connection pinned to ``ip``; bodies of redirects are not read."""
+        with requests.Session() as session:
+            session.trust_env = False  # environment proxies and .netrc would bypass the pinning
+            session.headers = CaseInsensitiveDict(_SESSION_HEADERS)
+            adapter = _PinnedAdapter(target, ip, self)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            request = requests.Request(method, target.url, headers=dict(headers), data=body)
+            left = max(self.remaining(), 0.001)
+            timeout = (min(self.connect_timeout, left), left)
+            options = {"stream": True, "allow_redirects": False, "timeout": timeout, "verify": _CA_BUNDLE}
+            with session.send(session.prepare_request(request), **options) as resp:
+                if resp.status_code in _REDIRECT_CODES and resp.headers.get("Location"):
+                    return resp.status_code, dict(resp.headers), b"", False
+                chunks: list[bytes] = []
+                size, cap = 0, self.max_bytes
+                while size <= cap:  # stop one byte past the cap: enough to know that more existed
+                    chunk = resp.raw.read(min(_CHUNK, cap + 1 - size), decode_content=False)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                if self.fired:  # a cut socket looks like a clean EOF for close-delimited bodies
+                    raise TimeoutError("total timeout reached while reading the body")
+                return resp.status_code, dict(resp.headers), b"".join(chunks)[:cap], size > cap
+
+
+class _TrackedMixin:
+    """Connection that hands its sockets to the call's deadline watchdog."""
+
+    def __init__(self, *args: Any, call: _Call, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._call = call
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        self._call.track(sock)  # the raw socket, so that a stalled TLS handshake is cut as well
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._call.track(self.sock)  # type: ignore[attr-defined]
+
+
+class _TrackedHTTPConnection(_TrackedMixin, HTTPConnection):
+    """Plain HTTP connection bounded by the call's deadline."""
+
+
+class _TrackedHTTPSConnection(_TrackedMixin, HTTPSConnection):
+    """HTTPS connection bounded by the call's deadline."""
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Adapter whose single pool connects to one validated IP while speaking to the original host."""
+
+    def __init__(self, target: _Target, ip: str, call: _Call) -> None:
+        super().__init__(max_retries=0)
+        self._target = target
+        if target.scheme == "https":
+            # SNI and certificate checks use the host name even though the socket goes to ``ip``.
+            self._pool: HTTPConnectionPool = HTTPSConnectionPool(
+                ip, target.port, maxsize=1, server_hostname=target.host.rstrip("."), call=call
+            )
+            self._pool.ConnectionCls = _TrackedHTTPSConnection
+        else:
+            self._pool = HTTPConnectionPool(ip, target.port, maxsize=1, call=call)
+            self._pool.ConnectionCls = _TrackedHTTPConnection
+
+    def get_connection_with_tls_context(self, request: Any, *args: Any, **kwargs: Any) -> HTTPConnectionPool:
+        """Return the pinned pool, after checking that requests parsed the URL the way we did."""
+        parts = urlsplit(request.url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        if (parts.scheme, parts.hostname, port) != self._target.origin:
+            raise OutboundBlocked(f"Refusing ambiguous URL {request.url!r}.", url=request.url)
+        return self._pool
+
+    def close(self) -> None:
+        """Close the pinned pool too."""
+        super().close()
+        self._pool.close()
+
+
+def _connect_failed(exc: requests.ConnectionError) -> bool:
+    """Whether the error happened while opening the TCP connection, i.e. before anything was sent."""
+    return isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ConnectTimeoutError)
+
+
+def outbound_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | str | None = None,
+    allow_hosts: Iterable[str] | None = None,
+    connect_timeout: float = 5.0,
+    total_timeout: float = 30.0,
+    max_bytes: int = 65536,
+    max_redirects: int = 5,
+) -> OutboundResponse:
+    """Send a request through the outbound policy, following redirects manually and re-checking each hop."""
+    method = method.upper()
+    if not (method.isascii() and method.isalpha()) or max_bytes < 0 or max_redirects < 0:
+        raise ValueError("Invalid method, max_bytes or max_redirects.")
+    allow = _AllowList.parse(allow_hosts)
+    data = body.encode() if isinstance(body, str) else body
+    sent_headers = CaseInsensitiveDict(headers or {})
+    redirects: list[str] = []
+    started = time.monotonic()
+    call = _Call(total_timeout, connect_timeout, max_bytes)
+    target: _Target | None = None
+    try:
+        target = _resolve(url, allow)
+        while True:
+            sent_headers["Host"] = target.host_header  # the socket goes to an IP; the server needs the name
+            for index, ip in enumerate(target.ips):
+                try:
+                    status, got, content, truncated = call.exchange(target, ip, method, sent_headers, data)
+                    break
+                except requests.ConnectionError as exc:
+                    # Move on to the next validated address only if this one could not be reached at all.
+                    if index + 1 == len(target.ips) or not _connect_failed(exc) or call.fired:
+                        raise
+            if status not in _REDIRECT_CODES or not got.get("Location"):
+                elapsed = int((time.monotonic() - started) * 1000)
+                return OutboundResponse(status, got, content, truncated, target.url, elapsed, redirects)
+            if len(redirects) >= max_redirects:
+                raise OutboundError(f"Too many redirects (more than {max_redirects}).", url=target.url)
+            next_target = _resolve(urljoin(target.url, got["Location"].strip()), allow)  # full policy again
+            # Browser (Fetch standard) semantics: 303 turns anything but GET/HEAD into a bodiless GET,
+            # 301/302 do so for POST only; 307/308 keep the method and the body.
+            if (status == 303 and method != "HEAD") or (status in {301, 302} and method == "POST"):
+                method, data = "GET", None
+                for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+                    sent_headers.pop(name, None)
+            if next_target.origin != target.origin:
+                sent_headers.pop("Authorization", None)  # credentials were meant for the first origin only
+                sent_headers.pop("Cookie", None)
+            redirects.append(next_target.url)
+            target = next_target
+    except OutboundError:
+        raise
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        url = target.url if target else url
+        if call.fired or call.remaining() <= 0:
+            message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
+        else:
+            message = f"Request to {url} failed: {exc}"
+        raise OutboundError(message, url=url) from exc
+    finally:
+        call.cancel()
