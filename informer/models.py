@@ -42,9 +42,7 @@ class Tenant(models.Model):
 
 def default_tenant_id() -> int:
     """The id of the default tenant, which the migrations create."""
-    tenant, _ = Tenant.objects.get_or_create(
-        slug=settings.INFORMER_DEFAULT_TENANT_SLUG, defaults={"name": "Default"}
-    )
+    tenant, _ = Tenant.objects.get_or_create(slug=settings.INFORMER_DEFAULT_TENANT_SLUG, defaults={"name": "Default"})
     return tenant.pk
 
 
@@ -106,9 +104,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=200, blank=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_hint = models.CharField(
-        max_length=16, editable=False, help_text="The first characters, to tell tokens apart."
-    )
+    key_hint = models.CharField(max_length=16, editable=False, help_text="The first characters, to tell tokens apart.")
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

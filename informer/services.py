@@ -13,9 +13,7 @@ from informer.models import ApiToken, Team, Tenant, User, hash_token, validate_t
 
 
 @transaction.atomic
-def tenant_create(
-    *, slug: str, name: str = "", timezone_name: str = "UTC", max_concurrent_jobs: int = 10
-) -> Tenant:
+def tenant_create(*, slug: str, name: str = "", timezone_name: str = "UTC", max_concurrent_jobs: int = 10) -> Tenant:
     """Create a tenant; the slug must be new."""
     if Tenant.objects.filter(slug=slug).exists():
         raise Conflict(f"A tenant with slug '{slug}' already exists.", field="slug")

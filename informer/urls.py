@@ -18,6 +18,8 @@ api_patterns = [
     path("logout", views.LogoutView.as_view(), name="logout"),
     path("me", views.MeView.as_view(), name="me"),
     *router.urls,
+    # runs extends the job resource (POST /api/jobs/{id} = run now), so its routes come first.
+    path("", include("runs.urls")),
     path("", include("jobs.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -126,9 +126,7 @@ class NewApiTokenSerializer(ApiTokenSerializer):
 @extend_schema_view(
     list=extend_schema(summary="Your API tokens"),
     retrieve=extend_schema(summary="One of your API tokens"),
-    create=extend_schema(
-        summary="Create an API token (the secret is shown once)", responses=NewApiTokenSerializer
-    ),
+    create=extend_schema(summary="Create an API token (the secret is shown once)", responses=NewApiTokenSerializer),
     destroy=extend_schema(summary="Revoke an API token"),
 )
 class ApiTokenViewSet(
@@ -163,9 +161,7 @@ class ApiTokenViewSet(
         )
         token.token = secret  # type: ignore[attr-defined]
         data = NewApiTokenSerializer(token, context=self.get_serializer_context()).data
-        return Response(
-            data, status=status.HTTP_201_CREATED, headers={"Location": data["_links"]["self"]["href"]}
-        )
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["_links"]["self"]["href"]})
 
     @transaction.atomic
     def perform_destroy(self, instance: ApiToken) -> None:

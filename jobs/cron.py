@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from croniter import CroniterError, croniter
 
@@ -46,8 +47,10 @@ NAMES = {3: MONTH_NAMES, 4: DAY_NAMES}
 # February counts as 29 days: an expression is only "never" if no year at all can match it.
 LONGEST_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
-_TERM = re.compile(r"^(?:(?P<star>\*)|(?P<low>[0-9a-z]+)(?:-(?P<high>[0-9a-z]+))?)(?:/(?P<step>[^/]*))?$")
-_LAST_OR_WEEKDAY = re.compile(r"^(?:l|lw|\d+l|l-?\d+|\d+w|w\d+)$")
+_TERM = re.compile(
+    r"^(?:(?P<star>\*)|(?P<low>[0-9a-z]+)(?:-(?P<high>[0-9a-z]+))?)(?:/(?P<step>[^/]*))?$", re.IGNORECASE
+)
+_LAST_OR_WEEKDAY = re.compile(r"^(?:l|lw|\d+l|l-?\d+|\d+w|w\d+)$", re.IGNORECASE)
 
 
 class CronSyntaxError(ValueError):
@@ -71,6 +74,7 @@ class CronSpec:
     day_or: bool  # Vixie cron: with both day fields restricted, either one may match
     fixed_time: bool  # neither minute nor hour starts with '*': one run per local day (Debian DST rules)
     times: tuple[int, ...]  # every allowed minute of the day (hour * 60 + minute), ascending
+    clock: tuple[tuple[int, int], ...]  # the same as (hour, minute) pairs
     _month_days: dict[tuple[int, int], tuple[int, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -82,9 +86,7 @@ class CronSpec:
         days = self._month_days.get(key)
         if days is None:
             # A month's matches depend only on its length and on which weekday it starts; 28 shapes.
-            days = tuple(
-                day for day in range(1, length + 1) if self._day_matches(day, (first_weekday + day - 1) % 7)
-            )
+            days = tuple(day for day in range(1, length + 1) if self._day_matches(day, (first_weekday + day - 1) % 7))
             self._month_days[key] = days
         return days
 
@@ -108,20 +110,19 @@ class CronSpec:
                 year, month = year + 1, 1
 
 
+@lru_cache(maxsize=1024)
 def parse_cron(expression: str) -> CronSpec:
     """Parse and validate a 5-field cron expression or an @alias; raise CronSyntaxError/CronNeverFires."""
-    text = expression.strip().lower()
+    text = expression.strip()
     if text.startswith("@"):
-        if text not in ALIASES:
+        if text.lower() not in ALIASES:
             known = ", ".join(ALIASES)
-            raise CronSyntaxError(f"unknown alias '{expression.strip()}'; use one of {known}")
-        text = ALIASES[text]
+            raise CronSyntaxError(f"unknown alias '{text}'; use one of {known}")
+        text = ALIASES[text.lower()]
     parts = text.split()
     if len(parts) != 5:
         hint = " (seconds and years are not supported)" if len(parts) in (6, 7) else ""
-        raise CronSyntaxError(
-            f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}{hint}"
-        )
+        raise CronSyntaxError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}{hint}")
 
     canonical = [_canonical_field(index, part) for index, part in enumerate(parts)]
     try:
@@ -136,6 +137,7 @@ def parse_cron(expression: str) -> CronSpec:
     day_or = not (parts[2].startswith("*") or parts[4].startswith("*"))
     if not day_or and min(days) > max(LONGEST_MONTH[month] for month in months):
         raise CronNeverFires(expression)
+    clock = tuple((hour, minute) for hour in sorted(hours) for minute in sorted(minutes))
     return CronSpec(
         expression=expression,
         minutes=tuple(sorted(minutes)),
@@ -145,7 +147,8 @@ def parse_cron(expression: str) -> CronSpec:
         weekdays=frozenset((weekday - 1) % 7 for weekday in cron_weekdays),
         day_or=day_or,
         fixed_time=not (parts[0].startswith("*") or parts[1].startswith("*")),
-        times=tuple(hour * 60 + minute for hour in sorted(hours) for minute in sorted(minutes)),
+        times=tuple(hour * 60 + minute for hour, minute in clock),
+        clock=clock,
     )
 
 
@@ -191,9 +194,7 @@ def _canonical_field(index: int, text: str) -> str:
                 last = _number(index, match["high"])
                 if last < first:
                     hint = "; write 7 for Sunday at the end of a range" if index == 4 and last == 0 else ""
-                    raise CronSyntaxError(
-                        f"range {match['low']}-{match['high']} in the {name} field is reversed{hint}"
-                    )
+                    raise CronSyntaxError(f"range {match['low']}-{match['high']} in the {name} field is reversed{hint}")
             elif match["step"] is not None:
                 last = high  # 'a/n' means every n-th value from a to the end of the field
             else:
@@ -214,8 +215,8 @@ def _number(index: int, token: str) -> int:
             raise CronSyntaxError(f"{name} {value} is out of range {low}-{high}")
         return value
     names = NAMES.get(index, {})
-    if token in names:
-        return names[token]
+    if token.lower() in names:
+        return names[token.lower()]
     if index in (2, 4) and _LAST_OR_WEEKDAY.match(token):
         raise CronSyntaxError("'L' (last) and 'W' (nearest weekday) are not supported")
     if names:

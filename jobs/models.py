@@ -70,18 +70,12 @@ class Job(models.Model):
     timeout_seconds = models.PositiveIntegerField(
         default=3600, validators=[MinValueValidator(1), MaxValueValidator(7 * 86400)]
     )
-    max_attempts = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(20)]
-    )
-    misfire_policy = models.CharField(
-        max_length=10, choices=MisfirePolicy.choices, default=MisfirePolicy.RUN_ONCE
-    )
+    max_attempts = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    misfire_policy = models.CharField(max_length=10, choices=MisfirePolicy.choices, default=MisfirePolicy.RUN_ONCE)
     max_catch_up = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
-    overlap_policy = models.CharField(
-        max_length=10, choices=OverlapPolicy.choices, default=OverlapPolicy.SKIP
-    )
+    overlap_policy = models.CharField(max_length=10, choices=OverlapPolicy.choices, default=OverlapPolicy.SKIP)
 
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)

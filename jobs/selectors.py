@@ -33,9 +33,7 @@ def job_list_for_user(user: Any, *, permission: str = "view_job") -> JobQuerySet
         return jobs
     direct = JobUserObjectPermission.objects.filter(user=user, permission__codename=permission)
     via_team = JobGroupObjectPermission.objects.filter(group__user=user, permission__codename=permission)
-    return jobs.filter(
-        Q(pk__in=direct.values("content_object_id")) | Q(pk__in=via_team.values("content_object_id"))
-    )
+    return jobs.filter(Q(pk__in=direct.values("content_object_id")) | Q(pk__in=via_team.values("content_object_id")))
 
 
 def job_lookup(scope: JobQuerySet, key: str) -> Job | None:
@@ -61,9 +59,9 @@ def job_permissions_for_user(user: Any, job_ids: Iterable[uuid.UUID]) -> dict[uu
     direct = JobUserObjectPermission.objects.filter(user=user, content_object_id__in=ids).values_list(
         "content_object_id", "permission__codename"
     )
-    via_team = JobGroupObjectPermission.objects.filter(
-        group__user=user, content_object_id__in=ids
-    ).values_list("content_object_id", "permission__codename")
+    via_team = JobGroupObjectPermission.objects.filter(group__user=user, content_object_id__in=ids).values_list(
+        "content_object_id", "permission__codename"
+    )
     for job_id, codename in [*direct, *via_team]:
         result[job_id].add(codename)
     return result
@@ -74,12 +72,24 @@ def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     ids = list(job_ids)
     with_users = (
         JobUserObjectPermission.objects.filter(content_object_id__in=ids)
-        .exclude(
-            user_id=Subquery(Job.objects.filter(pk=OuterRef("content_object_id")).values("owner_id")[:1])
-        )
+        .exclude(user_id=Subquery(Job.objects.filter(pk=OuterRef("content_object_id")).values("owner_id")[:1]))
         .values_list("content_object_id", flat=True)
     )
     with_groups = JobGroupObjectPermission.objects.filter(content_object_id__in=ids).values_list(
         "content_object_id", flat=True
     )
     return set(with_users) | set(with_groups)
+
+
+def job_definition(job: Job) -> dict[str, Any]:
+    """What a run executes, frozen when it starts: later commits do not change a run under way."""
+    return {
+        "id": str(job.pk),
+        "type": job.type,
+        "name": job.name,
+        "naturalId": job.natural_id,
+        "data": job.data,
+        "timeoutSeconds": job.timeout_seconds,
+        "maxAttempts": job.max_attempts,
+        "actions": [],
+    }

@@ -29,6 +29,12 @@ class ScheduleBoundField(serializers.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF would pass null through untouched, but the columns are NOT NULL: no bound is stored as "".
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
     def to_internal_value(self, data: Any) -> str:
         if data is None or data == "":
             return ""
@@ -160,7 +166,9 @@ class JobSerializer(ApiModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         merged = self._merged(attrs)
         job_type = merged["type"]
-        data = merged.get("data") or {}
+        data = merged.get("data")
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
             raise serializers.ValidationError({"data": ["data must be a JSON object."]})
         errors = job_driver(job_type).validation_errors(data)

@@ -16,9 +16,7 @@ from informer.models import Team, User
 from jobs import timing
 from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
 
-SCHEDULE_FIELDS = frozenset(
-    {"interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy", "enabled"}
-)
+SCHEDULE_FIELDS = frozenset({"interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy", "enabled"})
 ACCESS_LEVELS: dict[int, tuple[str, ...]] = {
     0: (),
     1: ("view_job",),
@@ -96,9 +94,7 @@ def job_update(*, job: Job, fields: dict[str, Any], tags: Iterable[str] | None =
     """Merge ``fields`` into ``job``; a schedule change re-anchors and recomputes ``next_run_at``."""
     if "slug" in fields and fields["slug"] != job.slug and not job.is_draft:
         _check_slug_free(tenant_id=job.tenant_id, slug=fields["slug"], exclude_pk=job.pk)
-    schedule_changed = any(
-        name in SCHEDULE_FIELDS and getattr(job, name) != value for name, value in fields.items()
-    )
+    schedule_changed = any(name in SCHEDULE_FIELDS and getattr(job, name) != value for name, value in fields.items())
     for name, value in fields.items():
         setattr(job, name, value)
     if schedule_changed:
@@ -173,23 +169,17 @@ def share_list(*, job: Job) -> list[tuple[Principal, int]]:
     """Every principal holding any permission on ``job`` with their access level."""
     by_user: dict[int, set[str]] = {}
     users: dict[int, User] = {}
-    for row in JobUserObjectPermission.objects.filter(content_object=job).select_related(
-        "user", "permission"
-    ):
+    for row in JobUserObjectPermission.objects.filter(content_object=job).select_related("user", "permission"):
         by_user.setdefault(row.user_id, set()).add(row.permission.codename)
         users[row.user_id] = row.user
     by_group: dict[int, set[str]] = {}
     groups: dict[int, Group] = {}
-    for row in JobGroupObjectPermission.objects.filter(content_object=job).select_related(
-        "group", "permission"
-    ):
+    for row in JobGroupObjectPermission.objects.filter(content_object=job).select_related("group", "permission"):
         by_group.setdefault(row.group_id, set()).add(row.permission.codename)
         groups[row.group_id] = row.group
     teams = {team.pk: team for team in Team.objects.filter(pk__in=list(groups))}
     shares = [(principal_of(users[pk]), share_level(perms)) for pk, perms in by_user.items()]
-    shares += [
-        (principal_of(teams.get(pk, groups[pk])), share_level(perms)) for pk, perms in by_group.items()
-    ]
+    shares += [(principal_of(teams.get(pk, groups[pk])), share_level(perms)) for pk, perms in by_group.items()]
     return sorted(shares, key=lambda item: (item[0].kind != "user", item[0].name.lower()))
 
 
@@ -216,10 +206,7 @@ def share_set(*, job: Job, principal: User | Team, level: int) -> int:
             permission__codename__in=wanted
         ).delete()
         JobUserObjectPermission.objects.bulk_create(
-            [
-                JobUserObjectPermission(content_object=job, user=principal, permission=perm)
-                for perm in permissions
-            ],
+            [JobUserObjectPermission(content_object=job, user=principal, permission=perm) for perm in permissions],
             ignore_conflicts=True,
         )
     else:
@@ -227,10 +214,7 @@ def share_set(*, job: Job, principal: User | Team, level: int) -> int:
             permission__codename__in=wanted
         ).delete()
         JobGroupObjectPermission.objects.bulk_create(
-            [
-                JobGroupObjectPermission(content_object=job, group=principal, permission=perm)
-                for perm in permissions
-            ],
+            [JobGroupObjectPermission(content_object=job, group=principal, permission=perm) for perm in permissions],
             ignore_conflicts=True,
         )
     return level

@@ -46,9 +46,7 @@ class JobLookupMixin:
 
     def get_job(self, key: str) -> Job:
         request: Request = self.request  # type: ignore[attr-defined]
-        job = selectors.job_lookup(
-            selectors.job_scope_for_user(request.user).prefetch_related(tags_prefetch()), key
-        )
+        job = selectors.job_lookup(selectors.job_scope_for_user(request.user).prefetch_related(tags_prefetch()), key)
         if job is None:
             raise Http404
         self.check_object_permissions(request, job)  # type: ignore[attr-defined]
@@ -146,9 +144,7 @@ class JobsListView(APIView):
 
     @extend_schema(summary="All readable jobs, flat", responses=JobListItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        jobs = list(
-            selectors.job_list_for_user(request.user).prefetch_related(tags_prefetch()).order_by("name", "pk")
-        )
+        jobs = list(selectors.job_list_for_user(request.user).prefetch_related(tags_prefetch()).order_by("name", "pk"))
         ids = [job.pk for job in jobs]
         context = {
             "request": request,

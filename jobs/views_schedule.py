@@ -34,9 +34,7 @@ class FireTimesQuerySerializer(ApiSerializer):
     timezone = serializers.CharField(max_length=64, default="UTC")
     start_on = ScheduleBoundField()
     end_on = ScheduleBoundField()
-    dst_policy = serializers.CharField(
-        required=False, allow_blank=True, help_text='JSON, e.g. {"gap": "skip"}'
-    )
+    dst_policy = serializers.CharField(required=False, allow_blank=True, help_text='JSON, e.g. {"gap": "skip"}')
     count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, default=10)
     after = serializers.DateTimeField(required=False, default_timezone=UTC)
     detail = serializers.BooleanField(default=False)
@@ -88,9 +86,7 @@ class JobFireTimesView(APIView):
             OpenApiParameter("timezone", str, description="IANA time zone (default UTC)"),
             OpenApiParameter("startOn", str),
             OpenApiParameter("endOn", str),
-            OpenApiParameter(
-                "dstPolicy", str, description='JSON: {"gap": "shift"|"skip", "repeat": "first"|"both"}'
-            ),
+            OpenApiParameter("dstPolicy", str, description='JSON: {"gap": "shift"|"skip", "repeat": "first"|"both"}'),
             OpenApiParameter("count", int, description="How many (1-1000, default 10)"),
             OpenApiParameter("after", str, description="ISO datetime; default now"),
             OpenApiParameter("detail", bool, description="Add local time and DST flags per fire time"),

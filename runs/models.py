@@ -1,3 +1,115 @@
-"""What did run: run history and workers (filled in by the running-jobs work)."""
+"""What did run: run history with step-by-step progress, and the workers that execute runs."""
 
 from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as django_timezone
+
+from informer.models import Tenant
+from jobs.models import Job
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timedOut"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINAL_STATUSES = tuple(status for status in RunStatus if status not in ACTIVE_STATUSES)
+
+
+class Trigger(models.TextChoices):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    RETRY = "retry"
+    CATCH_UP = "catchUp"
+
+
+class Run(models.Model):
+    """One execution (or one recorded non-execution) of a job: the history record of §6."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="runs")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="runs")
+    owner_id = models.BigIntegerField(null=True, blank=True, help_text="The job's owner when the run was made.")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    success = models.BooleanField(null=True, blank=True)
+    warnings = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries")
+    params = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(default=list, blank=True)
+    definition = models.JSONField(default=dict, blank=True, help_text="The job and actions this run executes.")
+
+    created_at = models.DateTimeField(default=django_timezone.now)
+    not_before = models.DateTimeField(default=django_timezone.now, help_text="Earliest start (retry backoff).")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    # The lease: whoever holds lease_token may write to the run; a reaped or cancelled run gets a new
+    # token (or none), which fences out a worker that wakes up late.
+    worker = models.ForeignKey("runs.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs")
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # An occurrence is recorded once, whatever it became (run, skipped or missed): this is what
+            # makes several schedulers safe.
+            models.UniqueConstraint(
+                fields=["job", "scheduled_for"],
+                condition=Q(trigger__in=["schedule", "catchUp"]),
+                name="run_unique_occurrence",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["job", "-created_at"], name="run_job_created_idx"),
+            models.Index(fields=["status", "not_before"], name="run_status_idx"),
+            models.Index(fields=["tenant", "status"], name="run_tenant_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.trigger} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.ended_at:
+            return (self.ended_at - self.started_at).total_seconds()
+        return None
+
+
+class Worker(models.Model):
+    """A django-q2 worker process that executes runs; it registers itself and heartbeats."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    cluster = models.CharField(max_length=200, blank=True)
+    concurrency = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(default=django_timezone.now)
+    last_heartbeat_at = models.DateTimeField(default=django_timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_heartbeat_at"]
+        constraints = [models.UniqueConstraint(fields=["host", "pid", "started_at"], name="worker_unique_process")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -19,6 +19,14 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _sync_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests run django-q2 tasks inline; integration tests start a real cluster instead."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
 @pytest.fixture
 def api() -> APIClient:
     """An anonymous client."""
@@ -70,3 +78,47 @@ def roles(tenant: Any, owner: User) -> Roles:
         services.share_set(job=job, principal=users[role], level=level)
     clients = {role: (client_for(user) if user else APIClient()) for role, user in users.items()}
     return Roles(job=job, clients=clients, users=users)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Throttle history lives in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def bearer_client(secret: str) -> APIClient:
+    """A client that sends ``Authorization: Bearer <secret>`` on every request."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+# Columns that a request may legitimately touch without changing anything a denial must protect.
+_VOLATILE = {"last_login", "last_used_at"}
+
+
+def _rows(model: Any) -> list[dict[str, Any]]:
+    return [
+        {key: value for key, value in row.items() if key not in _VOLATILE}
+        for row in model.objects.order_by("pk").values()
+    ]
+
+
+@pytest.fixture
+def db_state(db: Any) -> Any:
+    """A callable returning every row of the identity and job tables, to prove a request changed nothing."""
+    from django.contrib.auth.models import Group
+
+    from informer.models import ApiToken, Team, Tenant
+    from jobs.models import JobGroupObjectPermission, JobTag, JobUserObjectPermission
+
+    models = [Tenant, User, Group, Team, ApiToken, Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission]
+
+    def snapshot() -> dict[str, Any]:
+        state = {model._meta.label: _rows(model) for model in models}
+        state["memberships"] = sorted(User.groups.through.objects.values_list("user_id", "group_id"))
+        return state
+
+    return snapshot

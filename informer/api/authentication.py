@@ -26,9 +26,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header; expected 'Bearer <token>'."
-            )
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(parts[1])).first()
         if token is None:
             raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")

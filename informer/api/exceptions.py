@@ -10,6 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -24,9 +25,7 @@ class DomainError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(
-        self, message: str, *, field: str | None = None, details: dict[str, list[str]] | None = None
-    ):
+    def __init__(self, message: str, *, field: str | None = None, details: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or ({field: [message]} if field else {})
@@ -97,10 +96,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.status_code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        # Raised by Django while DRF reads the body: the client's fault, not an internal error.
+        set_rollback()
+        status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        return Response(error_body(status_code, "The request body is too large."), status=status_code)
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-        )
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

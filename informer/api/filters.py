@@ -66,8 +66,7 @@ class SortFilter(BaseFilterBackend):
                 "name": "sort",
                 "in": "query",
                 "required": False,
-                "description": "Sort field, '-' prefix for descending. One of: "
-                + ", ".join(sorted(sort_fields)),
+                "description": "Sort field, '-' prefix for descending. One of: " + ", ".join(sorted(sort_fields)),
                 "schema": {"type": "string"},
             }
         ]

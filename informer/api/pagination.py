@@ -13,9 +13,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
-def parse_int_param(
-    request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None
-) -> int:
+def parse_int_param(request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     """Read an integer query parameter; a bad or out-of-range value is a 400 naming it."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -57,11 +55,7 @@ class HalPagination(BasePagination):
             links["next"] = {"href": replace_query_param(url, "start", self.start + self.limit)}
         if self.start > 0:
             prev_start = max(0, self.start - (self.limit or self.start))
-            href = (
-                replace_query_param(url, "start", prev_start)
-                if prev_start
-                else remove_query_param(url, "start")
-            )
+            href = replace_query_param(url, "start", prev_start) if prev_start else remove_query_param(url, "start")
             links["prev"] = {"href": href}
         return {
             "_links": links,

@@ -66,9 +66,7 @@ class ApiSerializer(StrictFieldsMixin, CamelCaseMixin, serializers.Serializer):
     {
         "type": "object",
         "readOnly": True,
-        "properties": {
-            "self": {"type": "object", "properties": {"href": {"type": "string", "format": "uri"}}}
-        },
+        "properties": {"self": {"type": "object", "properties": {"href": {"type": "string", "format": "uri"}}}},
     }
 )
 class SelfLinkField(serializers.Field):

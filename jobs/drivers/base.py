@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -26,8 +28,50 @@ class Driver:
         validator = Draft202012Validator(cls.schema, format_checker=FormatChecker())
         messages = []
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-            path = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
-            )
+            path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
             messages.append(f"data{path}: {error.message}")
         return messages
+
+
+class StepFailed(Exception):
+    """A step failed in an expected way; ``message`` becomes the progress entry's and the run's error.
+
+    ``permanent`` says whether trying again could help (a bad URL will not; a timeout might).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, data: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.data = data or {}
+
+
+@dataclass
+class StepResult:
+    """What a step reports: ``success`` or ``warning``, a message, and results kept on the run."""
+
+    message: str = ""
+    warning: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """What a driver sees of the run it works for."""
+
+    run_id: str
+    job: dict[str, Any]
+    params: dict[str, Any]
+    results: dict[str, Any]
+    should_stop: Callable[[], bool] = lambda: False
+
+
+class JobTypeDriver(Driver):
+    """A job type: validates ``data`` and does the run's first step."""
+
+    available: ClassVar[bool] = True
+
+    @classmethod
+    def execute(cls, context: RunContext) -> StepResult:
+        """Do the type's work for one run."""
+        raise StepFailed(f"The '{cls.id}' job type is not available yet on this installation.", permanent=True)

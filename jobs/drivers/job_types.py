@@ -5,31 +5,33 @@ What each type *does* when a run executes lives with the executor; here is what 
 
 from __future__ import annotations
 
-from jobs.drivers.base import Driver
+from informer.outbound import OutboundBlocked, OutboundError, outbound_request
+from jobs.drivers.base import JobTypeDriver, RunContext, StepFailed, StepResult
 
 _UUID = {"type": "string", "format": "uuid"}
 _HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class EmailJob(Driver):
+class EmailJob(JobTypeDriver):
     """A job whose actions do the work (typically email actions with attachments)."""
 
     id = "email"
     name = "Email"
-    description = (
-        "Sends scheduled emails: the job's actions do the work, typically email actions with attachments."
-    )
+    description = "Sends scheduled emails: the job's actions do the work, typically email actions with attachments."
     schema = {"type": "object", "additionalProperties": False, "properties": {}}
 
+    @classmethod
+    def execute(cls, context: RunContext) -> StepResult:
+        """Nothing to do before the actions, which send the emails."""
+        return StepResult(message="Nothing to do before the actions.")
 
-class DatasetRefreshJob(Driver):
+
+class DatasetRefreshJob(JobTypeDriver):
     """Re-runs a dataset's query against its datasource and stores the result."""
 
     id = "dataset-refresh"
     name = "Dataset refresh"
-    description = (
-        "Re-runs a dataset's query against its datasource and stores the result, then runs the actions."
-    )
+    description = "Re-runs a dataset's query against its datasource and stores the result, then runs the actions."
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -38,14 +40,12 @@ class DatasetRefreshJob(Driver):
     }
 
 
-class LibrarySyncJob(Driver):
+class LibrarySyncJob(JobTypeDriver):
     """Mirrors a library from its cloud integration."""
 
     id = "library-sync"
     name = "Library sync"
-    description = (
-        "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
-    )
+    description = "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -54,7 +54,7 @@ class LibrarySyncJob(Driver):
     }
 
 
-class IndexFilesJob(Driver):
+class IndexFilesJob(JobTypeDriver):
     """Extracts text from a library's new or changed files and indexes it for vector search."""
 
     id = "index-files"
@@ -76,7 +76,7 @@ class IndexFilesJob(Driver):
     }
 
 
-class ApiCallJob(Driver):
+class ApiCallJob(JobTypeDriver):
     """One HTTP request; the response's status, headers and first 64 KiB are kept on the run."""
 
     id = "api-call"
@@ -104,15 +104,58 @@ class ApiCallJob(Driver):
         },
     }
 
+    @classmethod
+    def execute(cls, context: RunContext) -> StepResult:
+        """Make the request through the outbound guard and keep the response on the run."""
+        data = context.job.get("data") or {}
+        method = data.get("method", "GET")
+        url = data["url"]
+        expected = data.get("expectStatus") or list(range(200, 300))
+        try:
+            response = outbound_request(
+                method,
+                url,
+                headers=data.get("headers") or {},
+                body=data.get("body"),
+                total_timeout=float(data.get("timeoutSeconds", 30)),
+                max_bytes=RESPONSE_KEEP_BYTES,
+            )
+        except OutboundBlocked as error:
+            raise StepFailed(error.reason, permanent=True) from None
+        except OutboundError as error:
+            raise StepFailed(f"{method} {url} failed: {error}") from None
+        kept = {
+            "status": response.status,
+            "headers": response.headers,
+            "body": response.body.decode("utf-8", errors="replace"),
+            "truncated": response.truncated,
+            "url": response.url,
+            "elapsedMs": response.elapsed_ms,
+        }
+        if response.status not in expected:
+            raise StepFailed(
+                f"{method} {url} answered {response.status}; expected {_describe(expected)}.",
+                data={"response": kept},
+            )
+        return StepResult(message=f"{method} {url} answered {response.status}.", data={"response": kept})
 
-class SnapshotCleanupJob(Driver):
+
+def _describe(statuses: list[int]) -> str:
+    if statuses == list(range(200, 300)):
+        return "a 2xx status"
+    return ", ".join(str(status) for status in statuses)
+
+
+RESPONSE_KEEP_BYTES = 64 * 1024
+
+
+class SnapshotCleanupJob(JobTypeDriver):
     """Deletes a dataset's old snapshots by a keep-count and/or a maximum age."""
 
     id = "snapshot-cleanup"
     name = "Snapshot cleanup"
     description = (
-        "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those "
-        "younger than maxAgeDays."
+        "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those younger than maxAgeDays."
     )
     schema = {
         "type": "object",

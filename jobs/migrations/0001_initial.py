@@ -44,9 +44,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "timezone",
-                    models.CharField(
-                        default="UTC", max_length=64, validators=[informer.models.validate_timezone_name]
-                    ),
+                    models.CharField(default="UTC", max_length=64, validators=[informer.models.validate_timezone_name]),
                 ),
                 ("start_on", models.CharField(blank=True, max_length=40)),
                 ("end_on", models.CharField(blank=True, max_length=40)),
@@ -149,9 +147,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "content_object",
@@ -172,9 +168,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=64)),
                 (
@@ -193,9 +187,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "content_object",
@@ -207,9 +199,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
-                    ),
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL),
                 ),
             ],
             options={
@@ -219,9 +209,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="job",
             index=models.Index(
-                condition=models.Q(
-                    ("editing_of__isnull", True), ("enabled", True), ("next_run_at__isnull", False)
-                ),
+                condition=models.Q(("editing_of__isnull", True), ("enabled", True), ("next_run_at__isnull", False)),
                 fields=["next_run_at"],
                 name="job_due_idx",
             ),

@@ -24,9 +24,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user '{options['username']}'.")
         try:
-            token, secret = services.token_create(
-                user=user, name=options["name"], expires_days=options["expires_days"]
-            )
+            token, secret = services.token_create(user=user, name=options["name"], expires_days=options["expires_days"])
         except DomainError as error:
             raise CommandError(error.message) from None
         self.stderr.write(f"Token {token.pk} for {user.username}; use it as 'Authorization: Bearer <token>'.")

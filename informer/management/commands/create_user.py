@@ -17,9 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--tenant", default="default", help="Tenant slug (default: the default tenant).")
-        parser.add_argument(
-            "--password", default=None, help="Without it the user cannot log in with a password."
-        )
+        parser.add_argument("--password", default=None, help="Without it the user cannot log in with a password.")
         parser.add_argument("--email", default="")
         parser.add_argument("--staff", action="store_true", help="May use the admin and see workers.")
         parser.add_argument("--superuser", action="store_true")

@@ -1,0 +1,524 @@
+"""Fire times of a job schedule (product spec §5): cron expressions, simple intervals and one-off runs.
+
+Pure: standard library plus croniter (through ``jobs.cron``); nothing here touches Django.
+
+Local time follows Debian cron, so that a schedule means what a cron user expects:
+
+* A fixed-time job (cron whose minute and hour fields do not start with '*', or a simple interval
+  counted in days, weeks or months) runs once for each nominal local time. A time inside a
+  spring-forward gap runs when the gap ends (``gap="shift"``) or not at all (``"skip"``); a time in
+  a repeated hour runs at its first occurrence (``repeat="first"``) or at both (``"both"``).
+* A wildcard job (cron whose minute or hour starts with '*') runs at every real instant whose local
+  time matches: twice in a repeated hour, never in a skipped one. ``dstPolicy`` does not apply.
+* Minute and hour intervals count elapsed time and ignore the wall clock altogether.
+
+Every instant returned is an aware UTC datetime with whole seconds.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from itertools import islice
+from zoneinfo import ZoneInfo, available_timezones
+
+from jobs.cron import CronNeverFires, CronSpec, CronSyntaxError, parse_cron
+
+__all__ = [
+    "DstPolicy",
+    "FireTime",
+    "Schedule",
+    "ScheduleError",
+    "fire_times",
+    "iter_fire_times",
+    "next_fire_time",
+    "parse_dst_policy",
+    "parse_schedule",
+    "validate_timezone",
+]
+
+INTERVAL_TYPES = ("cron", "simple", "once")
+GAP_CHOICES = ("shift", "skip")
+REPEAT_CHOICES = ("first", "both")
+UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "month": "months",
+    "months": "months",
+}
+# The longest interval accepted per unit (about a hundred years), so date arithmetic cannot overflow.
+MAX_COUNT = {"minutes": 52_560_000, "hours": 876_000, "days": 36_500, "weeks": 5_200, "months": 1_200}
+_SIMPLE = re.compile(r"^\s*([+-]?[0-9]+(?:\.[0-9]*)?)\s*([a-z]+)\s*$", re.IGNORECASE)
+
+ONE_DAY = timedelta(days=1)
+ONE_SECOND = timedelta(seconds=1)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+# A candidate fire before bounds are applied: (at UTC, local, shifted, merged, fold). Tuples keep the
+# inner loops cheap and sort by instant first.
+_Fire = tuple[datetime, datetime, bool, bool, int]
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be accepted; `field` names the offending API field (camelCase)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class DstPolicy:
+    """How a fixed-time job treats a local time that is skipped (gap) or happens twice (repeat)."""
+
+    gap: str = "shift"
+    repeat: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.gap not in GAP_CHOICES:
+            raise ScheduleError("dstPolicy", f"Invalid dstPolicy gap '{self.gap}': expected 'shift' or 'skip'.")
+        if self.repeat not in REPEAT_CHOICES:
+            raise ScheduleError("dstPolicy", f"Invalid dstPolicy repeat '{self.repeat}': expected 'first' or 'both'.")
+
+
+DEFAULT_POLICY = DstPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class FireTime:
+    """One occurrence of a schedule."""
+
+    at: datetime  # UTC
+    local: datetime  # aware, in the schedule's zone
+    shifted: bool = False  # a DST gap moved it off its nominal wall-clock time
+    merged: bool = False  # in a repeated hour, this fire stands for both nominal occurrences
+    fold: int = 0  # 1 for the second occurrence of a repeated local time
+
+
+@dataclass(frozen=True)
+class Every:
+    """A simple interval: ``count`` whole ``unit`` (minutes, hours, days, weeks or months)."""
+
+    count: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed, validated schedule; build it with `parse_schedule`."""
+
+    interval_type: str
+    interval: str | None
+    timezone: str
+    zone: ZoneInfo
+    dst_policy: DstPolicy
+    start: datetime | None  # UTC, inclusive
+    end: datetime | None  # UTC, inclusive
+    cron: CronSpec | None = None
+    every: Every | None = None
+    anchor: datetime | None = None  # UTC; the first fire of a simple interval, the only one of `once`
+    anchor_wall: datetime | None = None  # naive local time the anchor nominally stands for
+    anchor_shifted: bool = False  # the anchor's local time fell in a gap
+
+
+def validate_timezone(name: str) -> ZoneInfo:
+    """Return the ZoneInfo for an IANA time zone name; ScheduleError("timezone") if unknown."""
+    if not isinstance(name, str) or not name.strip():
+        raise ScheduleError("timezone", "A time zone is required, e.g. 'Europe/Berlin'.")
+    if name not in _zone_names():
+        raise ScheduleError("timezone", f"Unknown time zone '{name}'.")
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError, KeyError):
+        raise ScheduleError("timezone", f"Unknown time zone '{name}'.") from None
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # 'localtime' is whatever the host is set to and 'Factory' is a placeholder: neither names a place.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
+
+
+def parse_dst_policy(value: dict | DstPolicy | None) -> DstPolicy:
+    """Read a dstPolicy object such as {"gap": "skip"}; ScheduleError("dstPolicy") if invalid."""
+    if value is None:
+        return DEFAULT_POLICY
+    if isinstance(value, DstPolicy):
+        return value
+    if not isinstance(value, dict):
+        raise ScheduleError("dstPolicy", 'dstPolicy must be an object such as {"gap": "shift", "repeat": "first"}.')
+    for key in value:
+        if key not in ("gap", "repeat"):
+            raise ScheduleError("dstPolicy", f"Unknown dstPolicy key '{key}': expected 'gap' or 'repeat'.")
+    return DstPolicy(gap=value.get("gap", "shift"), repeat=value.get("repeat", "first"))
+
+
+def parse_schedule(
+    *,
+    interval: str | None,
+    interval_type: str,
+    timezone: str,
+    start_on: date | datetime | None = None,
+    end_on: date | datetime | None = None,
+    dst_policy: dict | DstPolicy | None = None,
+    anchor: datetime | None = None,
+) -> Schedule:
+    """Validate a schedule's API fields and return it parsed; ScheduleError names the first bad field.
+
+    ``anchor`` is when the schedule was saved: simple intervals without ``startOn`` count from it
+    (now, if not given).
+    """
+    if interval_type not in INTERVAL_TYPES:
+        raise ScheduleError(
+            "intervalType", f"Unknown intervalType '{interval_type}': expected 'cron', 'simple' or 'once'."
+        )
+    zone = validate_timezone(timezone)
+    policy = parse_dst_policy(dst_policy)
+    cron = _parse_cron_interval(interval) if interval_type == "cron" else None
+    every = _parse_simple_interval(interval) if interval_type == "simple" else None
+
+    start = _read_bound(start_on, zone, "startOn")
+    end = _read_bound(end_on, zone, "endOn")
+    if start is not None and end is not None and end[0] < start[0]:
+        raise ScheduleError("endOn", f"endOn {end_on.isoformat()} is before startOn {start_on.isoformat()}.")
+
+    base = {
+        "interval_type": interval_type,
+        "interval": interval,
+        "timezone": timezone,
+        "zone": zone,
+        "dst_policy": policy,
+        "start": start[0] if start else None,
+        "end": end[0] if end else None,
+    }
+    if interval_type == "cron":
+        return Schedule(**base, cron=cron)
+    if interval_type == "once" and start is None:
+        raise ScheduleError("startOn", "A one-off (once) schedule needs startOn: the moment it runs.")
+    if start is None:
+        if anchor is None:
+            anchor = datetime.now(UTC)
+        if not isinstance(anchor, datetime):
+            raise TypeError(f"anchor must be a datetime, not {type(anchor).__name__}")
+        start_at, start_wall, start_shifted = _read_bound(anchor, zone, "startOn")
+    else:
+        start_at, start_wall, start_shifted = start
+    return Schedule(**base, every=every, anchor=start_at, anchor_wall=start_wall, anchor_shifted=start_shifted)
+
+
+def _parse_cron_interval(interval: str | None) -> CronSpec:
+    """Parse the interval of a cron schedule; ScheduleError("interval") if it is not acceptable."""
+    if not isinstance(interval, str) or not interval.strip():
+        raise ScheduleError("interval", "interval is required for cron schedules, e.g. '0 9 * * 1-5'.")
+    text = interval.strip()
+    try:
+        return parse_cron(text)
+    except CronSyntaxError as error:
+        raise ScheduleError("interval", f"Invalid cron expression '{text}': {error}.") from None
+    except CronNeverFires:
+        raise ScheduleError("interval", f"The cron expression '{text}' can never fire.") from None
+
+
+def _parse_simple_interval(interval: str | None) -> Every:
+    """Parse the interval of a simple schedule, e.g. '15 minutes'; ScheduleError("interval") if invalid."""
+    if not isinstance(interval, str) or not interval.strip():
+        raise ScheduleError("interval", "interval is required for simple schedules, e.g. '15 minutes'.")
+    text = interval.strip()
+    match = _SIMPLE.match(text)
+    if match is None:
+        raise ScheduleError(
+            "interval", f"Invalid simple interval '{text}': expected '<number> <unit>', e.g. '15 minutes'."
+        )
+    number, unit_text = match.groups()
+    unit = UNITS.get(unit_text.lower())
+    if unit is None:
+        if unit_text.lower() in ("s", "sec", "secs", "second", "seconds"):
+            raise ScheduleError("interval", f"Invalid simple interval '{text}': the shortest interval is 1 minute.")
+        raise ScheduleError(
+            "interval",
+            f"Unknown interval unit '{unit_text}' in '{text}': use minutes, hours, days, weeks or months.",
+        )
+    if not number.isdigit() or int(number) < 1:
+        raise ScheduleError(
+            "interval",
+            f"Invalid simple interval '{text}': the count must be a whole number of at least 1 "
+            "(the shortest interval is 1 minute).",
+        )
+    count = int(number)
+    if count > MAX_COUNT[unit]:
+        raise ScheduleError("interval", f"Invalid simple interval '{text}': the longest interval is 100 years.")
+    return Every(count, unit)
+
+
+def next_fire_time(schedule: Schedule, after: datetime) -> datetime | None:
+    """The first fire strictly after ``after`` as an aware UTC datetime, or None if there is none."""
+    for fire in _fires(schedule, _utc_after(after, schedule)):
+        return fire[0]
+    return None
+
+
+def iter_fire_times(schedule: Schedule, after: datetime) -> Iterator[FireTime]:
+    """Fires strictly after ``after``, lazily and in strictly increasing order."""
+    fires = _fires(schedule, _utc_after(after, schedule))
+    return (FireTime(*fire) for fire in fires)
+
+
+def fire_times(schedule: Schedule, after: datetime, count: int) -> list[FireTime]:
+    """The first ``count`` fires strictly after ``after`` (fewer if the schedule ends)."""
+    if count < 0:
+        raise ValueError("count must not be negative")
+    return list(islice(iter_fire_times(schedule, after), count))
+
+
+# --- local time -> instants ---------------------------------------------------------------------------
+
+
+def _resolve(zone: ZoneInfo, wall: datetime, *, fixed: bool, policy: DstPolicy) -> list[_Fire]:
+    """The fires a nominal (naive, fold=0) local time stands for: none, one or two."""
+    local = wall.replace(tzinfo=zone)
+    offset = local.utcoffset()
+    later_offset = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    first = (wall - offset).replace(tzinfo=UTC)
+    if offset == later_offset:
+        return [(first, local, False, False, 0)]
+    if first.astimezone(zone).replace(tzinfo=None) != wall:
+        # The round trip lands elsewhere, so the clock jumped over this time (spring forward).
+        if not fixed or policy.gap == "skip":
+            # Wildcard jobs only run at instants that exist; "skip" asks fixed ones to do the same.
+            return []
+        # Debian cron runs a fixed-time job whose time was skipped as soon as the gap is over.
+        at = _gap_end(zone, wall, offset, later_offset)
+        return [(at, at.astimezone(zone), True, False, 0)]
+    # Otherwise the clock went back and this time happens twice; fold=0 is the first occurrence.
+    if fixed and policy.repeat == "first":
+        # Debian cron runs a fixed-time job once, at the first occurrence.
+        return [(first, local, False, True, 0)]
+    # Wildcard jobs (and repeat="both") run at both real instants.
+    second = (wall - later_offset).replace(tzinfo=UTC)
+    return [(first, local, False, False, 0), (second, wall.replace(tzinfo=zone, fold=1), False, False, 1)]
+
+
+def _gap_end(zone: ZoneInfo, wall: datetime, before: timedelta, after: timedelta) -> datetime:
+    """The instant the spring-forward gap containing ``wall`` ends (the transition itself)."""
+    # wall - after is still on the old offset and wall - before already on the new one; bisect seconds.
+    low = int((wall - after).replace(tzinfo=UTC).timestamp())
+    high = int((wall - before).replace(tzinfo=UTC).timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _earliest(zone: ZoneInfo, wall: datetime) -> tuple[datetime, bool]:
+    """The first instant at which the local clock reads ``wall`` or later, and whether it was shifted."""
+    at, _, shifted, _, _ = _resolve(zone, wall, fixed=True, policy=DEFAULT_POLICY)[0]
+    return at, shifted
+
+
+def _steady_offset(zone: ZoneInfo, day: date) -> timedelta | None:
+    """The UTC offset at the midnight starting ``day``, or None if that midnight is skipped or repeated."""
+    midnight = datetime(day.year, day.month, day.day)
+    offset = midnight.replace(tzinfo=zone).utcoffset()
+    return offset if offset == midnight.replace(tzinfo=zone, fold=1).utcoffset() else None
+
+
+def _read_bound(value: object, zone: ZoneInfo, field: str) -> tuple[datetime, datetime, bool] | None:
+    """A startOn/endOn value as (UTC instant, nominal local time, shifted), or None if not given.
+
+    A bare date covers that whole local day: startOn is its first instant, endOn its last second.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            wall = value.replace(tzinfo=None, fold=0)
+            at = value.replace(tzinfo=zone).astimezone(UTC)
+            shifted = at.astimezone(zone).replace(tzinfo=None) != value.replace(tzinfo=None)
+            if shifted:
+                # A naive time inside a gap means "when the clock gets there", like a shifted job.
+                at, _ = _earliest(zone, wall)
+        else:
+            at = value.astimezone(UTC)
+            wall = value.astimezone(zone).replace(tzinfo=None, fold=0)
+            shifted = False
+    elif isinstance(value, date):
+        wall = datetime(value.year, value.month, value.day)
+        if field == "endOn":
+            if value == date.max:
+                return datetime.max.replace(tzinfo=UTC, microsecond=0), wall, False
+            # Inclusive end of the local day: the last second before the next local midnight.
+            at, _ = _earliest(zone, wall + ONE_DAY)
+            return at - ONE_SECOND, wall, False
+        # A midnight that does not exist (e.g. America/Santiago in September) starts when the gap ends.
+        at, shifted = _earliest(zone, wall)
+    else:
+        raise ScheduleError(field, f"{field} must be a date or a datetime, not {type(value).__name__}.")
+    if at.microsecond:
+        # Fires fall on whole seconds: round a start up and an end down so neither bound is crossed.
+        at = at.replace(microsecond=0) + (ONE_SECOND if field != "endOn" else timedelta(0))
+    return at, wall, shifted
+
+
+# --- iteration --------------------------------------------------------------------------------------
+
+
+def _utc_after(after: datetime, schedule: Schedule) -> datetime:
+    """Validate ``after`` and fold the startOn bound into it (fires at startOn itself are allowed)."""
+    if not isinstance(after, datetime) or after.tzinfo is None or after.utcoffset() is None:
+        raise ValueError("after must be an aware datetime")
+    after = after.astimezone(UTC)
+    if schedule.start is not None and schedule.start - ONE_MICROSECOND > after:
+        return schedule.start - ONE_MICROSECOND
+    return after
+
+
+def _fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
+    """Candidate fires within the schedule's bounds, strictly after ``after``, without duplicates."""
+    if schedule.cron is not None:
+        candidates = _cron_fires(schedule, after)
+    elif schedule.every is not None:
+        candidates = _simple_fires(schedule, after)
+    else:
+        candidates = iter([_anchor_fire(schedule)])
+    end = schedule.end
+    last = after
+    try:
+        for fire in candidates:
+            at = fire[0]
+            if at <= last:
+                # Several nominal times shifted to the end of one gap: they run once.
+                continue
+            if end is not None and at > end:
+                return
+            last = at
+            yield fire
+    except OverflowError:
+        # Past year 9999: the calendar ends, and so does the schedule.
+        return
+
+
+def _anchor_fire(schedule: Schedule) -> _Fire:
+    assert schedule.anchor is not None
+    local = schedule.anchor.astimezone(schedule.zone)
+    return schedule.anchor, local, schedule.anchor_shifted, False, local.fold
+
+
+def _cron_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
+    """Cron fires from the local day before ``after`` on, in increasing order (duplicates possible)."""
+    spec, zone, policy = schedule.cron, schedule.zone, schedule.dst_policy
+    assert spec is not None
+    local_after = after.astimezone(zone)
+    after_day = local_after.date()
+    after_minute = local_after.hour * 60 + local_after.minute
+    last_day = None
+    if schedule.end is not None:
+        last_day = schedule.end.astimezone(zone).date() + ONE_DAY
+    times, clock = spec.times, spec.clock
+    # Fires of days that have a transition wait here until no later day can produce an earlier instant.
+    pending: list[_Fire] = []
+    known_day, known_offset = None, None
+    # The day before too: a time shifted over midnight, or a repeated hour, can land after `after`.
+    for day in spec.iter_days(after_day - ONE_DAY):
+        if last_day is not None and day > last_day:
+            break
+        offset = known_offset if day == known_day else _steady_offset(zone, day)
+        known_day = day + ONE_DAY
+        known_offset = _steady_offset(zone, known_day)
+        year, month, dom = day.year, day.month, day.day
+        if pending:
+            # Nothing from this day or later can precede its own first instant.
+            if offset is not None:
+                floor = datetime(year, month, dom, tzinfo=UTC) - offset
+            else:
+                floor, _ = _earliest(zone, datetime(year, month, dom))
+            ready = 0
+            while ready < len(pending) and pending[ready][0] < floor:
+                yield pending[ready]
+                ready += 1
+            del pending[:ready]
+        if offset is not None and offset == known_offset:
+            # No transition today: every local time exists once, one offset converts them all.
+            if day < after_day:
+                continue
+            first = bisect_right(times, after_minute) if day == after_day else 0
+            fires = (
+                (
+                    datetime(year, month, dom, hour, minute, tzinfo=UTC) - offset,
+                    datetime(year, month, dom, hour, minute, tzinfo=zone),
+                    False,
+                    False,
+                    0,
+                )
+                for hour, minute in clock[first:]
+            )
+            if not pending:
+                yield from fires
+                continue
+            pending.extend(fires)
+        else:
+            for hour, minute in clock:
+                wall = datetime(year, month, dom, hour, minute)
+                pending.extend(_resolve(zone, wall, fixed=spec.fixed_time, policy=policy))
+        pending.sort()
+    yield from pending
+
+
+def _simple_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
+    """Simple-interval fires after ``after`` in increasing order: the anchor, then whole steps from it."""
+    every, anchor, zone = schedule.every, schedule.anchor, schedule.zone
+    assert every is not None and anchor is not None and schedule.anchor_wall is not None
+    step = 1
+    if after < anchor:
+        yield _anchor_fire(schedule)
+    if every.unit in ("minutes", "hours"):
+        # Elapsed time: plain UTC arithmetic, so the local clock (and DST) plays no part.
+        length = timedelta(minutes=every.count) if every.unit == "minutes" else timedelta(hours=every.count)
+        if after >= anchor:
+            step = (after - anchor) // length + 1
+        while True:
+            at = anchor + step * length
+            local = at.astimezone(zone)
+            yield at, local, False, False, local.fold
+            step += 1
+    wall = schedule.anchor_wall
+    local_after = after.astimezone(zone)
+    if every.unit == "months":
+        if after >= anchor:
+            elapsed = (local_after.year - wall.year) * 12 + local_after.month - wall.month
+            step = max(1, elapsed // every.count - 1)
+        while True:
+            # Always counted from the anchor, so a 31st keeps coming back after a short month.
+            year, month0 = divmod(wall.month - 1 + step * every.count, 12)
+            year += wall.year
+            if year > 9999:
+                return
+            day = min(wall.day, calendar.monthrange(year, month0 + 1)[1])
+            nominal = wall.replace(year=year, month=month0 + 1, day=day)
+            yield from _resolve(zone, nominal, fixed=True, policy=schedule.dst_policy)
+            step += 1
+    days = every.count * (7 if every.unit == "weeks" else 1)
+    if after >= anchor:
+        step = max(1, (local_after.date() - wall.date()).days // days - 1)
+    while True:
+        # Calendar days keep the anchor's local time of day across DST changes.
+        nominal = wall + timedelta(days=step * days)
+        yield from _resolve(zone, nominal, fixed=True, policy=schedule.dst_policy)
+        step += 1

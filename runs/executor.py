@@ -1,0 +1,228 @@
+"""Execute one run: the job type's step, then the job's actions. The one error boundary of a run.
+
+A worker executes a run only while it holds the run's lease: a heartbeat thread renews it, watches
+for cancellation and for the job's timeout, and, when the lease is lost or the run must stop, ends
+the run itself and tells the main thread to stop. Every write is fenced by the lease token, so a
+worker that wakes up after its run was reaped changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from jobs.drivers.base import RunContext, StepFailed, StepResult
+from jobs.drivers.registry import UnknownDriver, job_driver
+from runs import services
+from runs.models import Run, RunStatus, Worker
+from runs.workers import current_worker
+
+logger = logging.getLogger(__name__)
+
+
+class RunStopped(Exception):
+    """The run must stop now (cancelled, timed out or its lease was lost)."""
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Execution:
+    """The in-memory state of a run being executed; the lease thread and the steps share it."""
+
+    run_id: uuid.UUID
+    token: uuid.UUID
+    timeout_seconds: int
+    started: float = field(default_factory=time.monotonic)
+    progress: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    warnings: bool = False
+    failed: bool = False
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ended: bool = False
+    permanent: bool = False
+
+    def snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        with self.lock:
+            return [dict(entry) for entry in self.progress], dict(self.data), self.warnings
+
+    def save_progress(self) -> None:
+        progress, data, warnings = self.snapshot()
+        if not services.run_write_progress(
+            run_id=self.run_id, token=self.token, progress=progress, data=data, warnings=warnings
+        ):
+            self.stop.set()
+            raise RunStopped("The run's lease was lost.")
+
+    def finish(self, status: str, error: str = "") -> bool:
+        """Write the final status once, whoever (steps or the lease thread) gets there first."""
+        with self.lock:
+            if self.ended:
+                return False
+            self.ended = True
+            now = iso(timezone.now())
+            for entry in self.progress:
+                if entry["status"] == "running":
+                    entry.update(status="error", endedAt=now, message=error or "Interrupted.")
+        progress, data, warnings = self.snapshot()
+        return services.run_finish(
+            run_id=self.run_id,
+            token=self.token,
+            status=status,
+            error=error,
+            progress=progress,
+            data=data,
+            warnings=warnings,
+            retry=not self.permanent,
+        )
+
+    def run_step(self, key: str, name: str, work: Any, *, action_id: str | None = None) -> StepResult | None:
+        """Run one step with its progress entry; a failure is recorded and does not stop later steps."""
+        if self.stop.is_set():
+            raise RunStopped()
+        entry: dict[str, Any] = {
+            "key": key,
+            "name": name,
+            "status": "running",
+            "message": "",
+            "startedAt": iso(timezone.now()),
+            "endedAt": None,
+        }
+        if action_id is not None:
+            entry["actionId"] = action_id
+        with self.lock:
+            self.progress.append(entry)
+        self.save_progress()
+        result: StepResult | None = None
+        failure_permanent = False
+        try:
+            result = work()
+            status = "warning" if result.warning else "success"
+            message = result.message
+            step_data = result.data
+        except StepFailed as failure:
+            status, message, step_data = "error", failure.message, failure.data
+            failure_permanent = failure.permanent
+        except RunStopped:
+            raise
+        except Exception as error:  # the error boundary: whatever a step raises becomes its error
+            logger.exception("Step %s of run %s failed", key, self.run_id)
+            status, message, step_data = "error", f"{type(error).__name__}: {error}", {}
+        if self.stop.is_set():
+            raise RunStopped()
+        with self.lock:
+            entry.update(status=status, message=message, endedAt=iso(timezone.now()))
+            if step_data:
+                self.data[key] = step_data
+            if status == "warning":
+                self.warnings = True
+            if status == "error":
+                self.failed = True
+                self.permanent = self.permanent or failure_permanent
+                self.errors.append(f"{name}: {message}")
+        self.save_progress()
+        return result
+
+
+class Lease(threading.Thread):
+    """Renews the run's lease and ends the run on cancellation, timeout or a lost lease."""
+
+    def __init__(self, execution: Execution, worker: Worker | None):
+        super().__init__(name=f"lease-{execution.run_id}", daemon=True)
+        self.execution = execution
+        self.worker = worker
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.2, float(settings.INFORMER_HEARTBEAT_SECONDS))
+        poll = min(1.0, interval)
+        last_beat = time.monotonic()
+        execution = self.execution
+        try:
+            while not self.done.wait(poll):
+                elapsed = time.monotonic() - execution.started
+                if elapsed > execution.timeout_seconds:
+                    execution.stop.set()
+                    execution.finish(
+                        RunStatus.TIMED_OUT,
+                        f"The run exceeded the job's timeout of {execution.timeout_seconds} s.",
+                    )
+                    return
+                if services.run_cancel_requested(run_id=execution.run_id):
+                    execution.stop.set()
+                    execution.finish(RunStatus.CANCELLED, "Cancelled.")
+                    return
+                if time.monotonic() - last_beat >= interval:
+                    last_beat = time.monotonic()
+                    if not services.run_heartbeat(run_id=execution.run_id, token=execution.token):
+                        # Reaped or ended elsewhere: stop working for it.
+                        execution.stop.set()
+                        return
+                    if self.worker is not None:
+                        services.worker_heartbeat(worker_id=self.worker.pk)
+        except Exception:
+            logger.exception("Lease thread of run %s failed", execution.run_id)
+            execution.stop.set()
+        finally:
+            connection.close()
+
+
+def execute_run(run_id: str) -> str:
+    """Claim and execute one run; returns its final status, or why nothing was done."""
+    close_old_connections()
+    worker = current_worker()
+    run = services.run_claim(run_id=run_id, worker=worker)
+    if run is None:
+        return "not claimed"
+    execution = Execution(run_id=run.pk, token=run.lease_token, timeout_seconds=run.job.timeout_seconds)
+    lease = Lease(execution, worker)
+    lease.start()
+    status, error = RunStatus.SUCCEEDED, ""
+    try:
+        _execute_steps(run, execution)
+        if execution.failed:
+            status, error = RunStatus.FAILED, "; ".join(execution.errors)
+    except RunStopped:
+        status = ""
+    except StepFailed as failure:
+        status, error = RunStatus.FAILED, failure.message
+        execution.permanent = failure.permanent
+    except Exception as failure:  # the run's error boundary
+        logger.exception("Run %s failed", run.pk)
+        status, error = RunStatus.FAILED, f"{type(failure).__name__}: {failure}"
+    finally:
+        lease.done.set()
+        lease.join(timeout=5)
+    if status:
+        execution.finish(status, error)
+    final = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    return str(final)
+
+
+def _execute_steps(run: Run, execution: Execution) -> None:
+    definition = run.definition
+    context = RunContext(
+        run_id=str(run.pk),
+        job=definition,
+        params=run.params,
+        results=execution.data,
+        should_stop=execution.stop.is_set,
+    )
+    try:
+        driver = job_driver(definition["type"])
+    except UnknownDriver:
+        raise StepFailed(f"Unknown job type '{definition['type']}'.", permanent=True) from None
+    execution.run_step("type", driver.name, lambda: driver.execute(context))

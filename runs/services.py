@@ -1,0 +1,319 @@
+"""State changes of runs. Every transition is a conditional UPDATE whose row count says who won."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from informer.api.exceptions import Conflict
+from jobs.models import Job, OverlapPolicy
+from jobs.selectors import job_definition
+from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger, Worker
+
+logger = logging.getLogger(__name__)
+
+# Retry backoff: 10 s, 20 s, 40 s... capped at 10 minutes.
+RETRY_BASE_SECONDS = 10
+RETRY_MAX_SECONDS = 600
+# A queued run not picked up this long after it was enqueued is enqueued again (the broker lost it,
+# or the process died between the commit and the enqueue). Claims are idempotent, so a duplicate
+# delivery does nothing.
+REDELIVER_AFTER = timedelta(seconds=30)
+
+
+def run_enqueue(run_ids: list[uuid.UUID]) -> None:
+    """Hand runs to django-q2 and note when; call it after the transaction that made them commits."""
+    if not run_ids:
+        return
+    from django_q.tasks import async_task
+
+    now = timezone.now()
+    Run.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).update(enqueued_at=now)
+    for run_id in run_ids:
+        async_task("runs.tasks.execute_run", str(run_id), task_name=f"run-{run_id}", q_options={"ack_failure": True})
+
+
+def enqueue_on_commit(run_ids: list[uuid.UUID]) -> None:
+    """Enqueue the runs once the current transaction commits (never a run the database lost)."""
+    ids = list(run_ids)
+    if ids:
+        transaction.on_commit(lambda: run_enqueue(ids))
+
+
+def _new_run(job: Job, **fields: Any) -> Run:
+    return Run(job=job, tenant_id=job.tenant_id, owner_id=job.owner_id, **fields)
+
+
+@transaction.atomic
+def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue: bool = True) -> Run:
+    """Record a "run now" of ``job`` (enabled or not) and enqueue it after commit."""
+    if job.is_draft:
+        raise Conflict("A draft cannot be run; commit it first.", field="id")
+    run = _new_run(job, trigger=Trigger.MANUAL, params=params or {})
+    run.save(force_insert=True)
+    if enqueue:
+        enqueue_on_commit([run.pk])
+    return run
+
+
+def _lock_claims() -> None:
+    """Serialise claims so the concurrency limits cannot be overshot by two workers at once.
+
+    SQLite already serialises writers (transactions begin IMMEDIATE); PostgreSQL takes a
+    transaction-scoped advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1F0B5])
+
+
+def _wait_reason(run: Run, job: Job, now: datetime) -> str | None:
+    """Why ``run`` may not start yet, or None when it may."""
+    running = Run.objects.filter(status=RunStatus.RUNNING)
+    if running.count() >= settings.INFORMER_MAX_CONCURRENT_RUNS:
+        return "cluster limit"
+    if running.filter(tenant_id=run.tenant_id).count() >= job.tenant.max_concurrent_jobs:
+        return "tenant limit"
+    # Only "allow" lets runs of one job overlap; otherwise a run waits for the one going.
+    if job.overlap_policy != OverlapPolicy.ALLOW and running.filter(job_id=job.pk).exists():
+        return "previous run still going"
+    return None
+
+
+def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
+    """Take a queued run for execution; None when it is not (or no longer, or not yet) startable.
+
+    A second delivery of the same run finds it no longer queued and does nothing. A run over a
+    concurrency limit stays queued, un-enqueued, and the dispatcher enqueues it when a slot frees.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_claims()
+        run = Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
+            return None
+        reason = _wait_reason(run, run.job, now)
+        if reason is not None:
+            Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None)
+            logger.info("Run %s waits: %s", run.pk, reason)
+            return None
+        token = uuid.uuid4()
+        won = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            definition=job_definition(run.job),
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            lease_token=token,
+            worker=worker,
+        )
+        if not won:
+            return None
+        Job.objects.filter(pk=run.job_id).update(locked_at=now)
+    run.refresh_from_db()
+    return run
+
+
+def run_heartbeat(*, run_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """Renew the lease; False means the run is no longer ours (reaped, cancelled, timed out)."""
+    return bool(
+        Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+    )
+
+
+def run_cancel_requested(*, run_id: uuid.UUID) -> bool:
+    """Whether someone asked to cancel the run."""
+    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+def run_write_progress(
+    *,
+    run_id: uuid.UUID,
+    token: uuid.UUID,
+    progress: list[dict[str, Any]],
+    data: dict[str, Any],
+    warnings: bool,
+) -> bool:
+    """Save the progress so far (fenced by the lease token)."""
+    return bool(
+        Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(
+            progress=progress, data=data, warnings=warnings, heartbeat_at=timezone.now()
+        )
+    )
+
+
+def run_finish(
+    *,
+    run_id: uuid.UUID,
+    token: uuid.UUID,
+    status: str,
+    error: str = "",
+    progress: list[dict[str, Any]],
+    data: dict[str, Any],
+    warnings: bool,
+    retry: bool = True,
+) -> bool:
+    """Close a running run with a final status; returns False when the lease was lost (fenced out).
+
+    A failed or timed-out run is retried while attempts remain, unless ``retry`` is False (a
+    permanent failure, such as a refused URL, would fail the same way again).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        done = Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(
+            status=status,
+            success=status == RunStatus.SUCCEEDED,
+            error=error,
+            progress=progress,
+            data=data,
+            warnings=warnings,
+            ended_at=now,
+            lease_token=None,
+        )
+        if not done:
+            return False
+        run = Run.objects.select_related("job").get(pk=run_id)
+        _after_final(run, now, retry=retry)
+    return True
+
+
+def _after_final(run: Run, now: datetime, *, retry: bool = True) -> None:
+    """Bookkeeping once a run reached a final status: the job's last-run fields, a retry, waiters."""
+    job_runs_active = Run.objects.filter(job_id=run.job_id, status=RunStatus.RUNNING).exists()
+    Job.objects.filter(pk=run.job_id).update(
+        last_run_at=run.started_at or now,
+        last_success=run.status == RunStatus.SUCCEEDED,
+        locked_at=F("locked_at") if job_runs_active else None,
+    )
+    if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+        run_retry(run=run, now=now)
+    # A slot just freed: start whatever waits for one.
+    transaction.on_commit(runs_dispatch)
+
+
+def run_retry(*, run: Run, now: datetime | None = None) -> Run | None:
+    """Schedule the next attempt of a failed run while ``attempt < maxAttempts``, with backoff."""
+    now = now or timezone.now()
+    job = run.job
+    if run.attempt >= job.max_attempts or run.cancel_requested:
+        return None
+    delay = min(RETRY_BASE_SECONDS * 2 ** (run.attempt - 1), RETRY_MAX_SECONDS)
+    retry = _new_run(
+        job,
+        trigger=Trigger.RETRY,
+        scheduled_for=run.scheduled_for,
+        attempt=run.attempt + 1,
+        retry_of=run,
+        params=run.params,
+        not_before=now + timedelta(seconds=delay),
+    )
+    retry.save(force_insert=True)
+    # Not enqueued now: the dispatcher enqueues it once not_before has passed.
+    return retry
+
+
+@transaction.atomic
+def run_cancel(*, run: Run) -> Run:
+    """Cancel a queued run at once, or ask a running one to stop (it ends ``cancelled``)."""
+    now = timezone.now()
+    if run.status == RunStatus.QUEUED:
+        if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED, success=False, ended_at=now, cancel_requested=True, error="Cancelled."
+        ):
+            run.refresh_from_db()
+            return run
+        run.refresh_from_db()
+    if run.status == RunStatus.RUNNING:
+        Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
+        run.refresh_from_db()
+        return run
+    raise Conflict(f"The run is already {run.status}; only queued or running runs can be cancelled.", field="status")
+
+
+@transaction.atomic
+def run_delete(*, run: Run) -> None:
+    """Delete one history record; a running run must be cancelled first."""
+    if run.status == RunStatus.RUNNING:
+        raise Conflict("The run is still running; cancel it first.", field="status")
+    run.delete()
+
+
+@transaction.atomic
+def history_clear(*, job: Job) -> int:
+    """Delete every finished history record of ``job``; queued and running runs stay."""
+    deleted, _ = Run.objects.filter(job=job).exclude(status__in=ACTIVE_STATUSES).delete()
+    return deleted
+
+
+def runs_reap(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Fail runs whose worker stopped heartbeating, time out runs past their job's timeout; retry them."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.INFORMER_WORKER_TIMEOUT)
+    reaped: list[uuid.UUID] = []
+    candidates = Run.objects.filter(status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
+    )
+    for run in candidates.select_related("job")[:500]:
+        seconds = int((now - (run.heartbeat_at or run.started_at or now)).total_seconds())
+        message = f"The worker stopped responding: no heartbeat for {seconds} s (worker lost or hung)."
+        if _force_final(run, RunStatus.FAILED, message, now):
+            reaped.append(run.pk)
+    # Backstop for a step that never yields to the executor's own timeout check.
+    overdue = Run.objects.filter(status=RunStatus.RUNNING, started_at__isnull=False).select_related("job")
+    for run in overdue[:500]:
+        limit = run.job.timeout_seconds + settings.INFORMER_HEARTBEAT_SECONDS
+        if run.started_at and (now - run.started_at).total_seconds() > limit:
+            message = f"The run exceeded the job's timeout of {run.job.timeout_seconds} s."
+            if _force_final(run, RunStatus.TIMED_OUT, message, now):
+                reaped.append(run.pk)
+    return reaped
+
+
+def _force_final(run: Run, status: str, error: str, now: datetime) -> bool:
+    """End a run without its worker: the token is cleared, so the worker's later writes are rejected."""
+    with transaction.atomic():
+        done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, lease_token=run.lease_token).update(
+            status=status, success=False, error=error, ended_at=now, lease_token=None
+        )
+        if done:
+            run.status = status
+            _after_final(run, now)
+    return bool(done)
+
+
+def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Enqueue queued runs that are due and not enqueued (or lost by the broker); returns how many."""
+    now = now or timezone.now()
+    free = settings.INFORMER_MAX_CONCURRENT_RUNS - Run.objects.filter(status=RunStatus.RUNNING).count()
+    if free <= 0:
+        return 0
+    waiting = (
+        Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REDELIVER_AFTER))
+        .order_by("not_before", "created_at")
+        .values_list("pk", flat=True)[: min(limit, free)]
+    )
+    ids = list(waiting)
+    run_enqueue(ids)
+    return len(ids)
+
+
+def worker_register(*, name: str, host: str, pid: int, cluster: str, concurrency: int) -> Worker:
+    """Record a worker process when it starts."""
+    return Worker.objects.create(name=name, host=host, pid=pid, cluster=cluster, concurrency=concurrency)
+
+
+def worker_heartbeat(*, worker_id: uuid.UUID) -> None:
+    """Note that a worker process is alive."""
+    Worker.objects.filter(pk=worker_id).update(last_heartbeat_at=timezone.now())
+
+
+def worker_stopped(*, worker_id: uuid.UUID) -> None:
+    """Note that a worker process stopped cleanly."""
+    Worker.objects.filter(pk=worker_id).update(stopped_at=timezone.now())
