@@ -64,11 +64,7 @@ def seed(total: int, shared: int) -> tuple[User, User]:
             ]
             Job.objects.bulk_create(jobs)
             JobUserObjectPermission.objects.bulk_create(
-                [
-                    JobUserObjectPermission(user=owner, permission=p, content_object=j)
-                    for j in jobs
-                    for p in owner_perms
-                ]
+                [JobUserObjectPermission(user=owner, permission=p, content_object=j) for j in jobs for p in owner_perms]
             )
             # Every tenth job is shared with the team: 10,000 of 100,000, spread over the name order.
             JobGroupObjectPermission.objects.bulk_create(

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth.models import Permission
 
 from informer.models import ApiToken, Team, Tenant, User, hash_token
-from jobs.models import Job, JobUserObjectPermission
+from jobs.models import Job, JobTag, JobUserObjectPermission
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -70,3 +70,18 @@ def make_token(user: User, *, secret: str = "inf_test-secret", **fields: object)
     """A token row for ``user`` with a known secret."""
     token = ApiToken.objects.create(user=user, key_hash=hash_token(secret), key_hint=secret[:10], **fields)
     return token, secret
+
+
+class JobTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobTag
+
+    job = factory.SubFactory(JobFactory)
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+def tag(job: Job, *names: str) -> Job:
+    """Put ``names`` on ``job``."""
+    for name in names:
+        JobTagFactory(job=job, name=name)
+    return job

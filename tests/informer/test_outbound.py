@@ -457,9 +457,7 @@ def test_redirect_to_a_blocked_target_is_refused(server: LocalServer, location: 
 )
 def test_redirect_method_rewriting(server, code, method, expected_method, keeps_body) -> None:
     url = server.url(f"/to?code={code}&url=/echo")
-    response = outbound_request(
-        method, url, body=b"payload", headers={"Content-Type": "text/plain"}, allow_hosts=ALLOW
-    )
+    response = outbound_request(method, url, body=b"payload", headers={"Content-Type": "text/plain"}, allow_hosts=ALLOW)
     final = server.seen[-1]
     assert (final.method, final.path) == (expected_method, "/echo")
     assert final.body == (b"payload" if keeps_body else b"")
@@ -484,9 +482,7 @@ def test_cross_host_redirect_drops_credentials(server: LocalServer, fake_dns) ->
     assert server.seen[1].headers["Authorization"] == "Bearer s3cret"
 
     other = server.url("/hello", host="other.test")
-    response = outbound_request(
-        "GET", server.url(f"/to?url={other}"), headers=secret, allow_hosts=["127.0.0.0/8"]
-    )
+    response = outbound_request("GET", server.url(f"/to?url={other}"), headers=secret, allow_hosts=["127.0.0.0/8"])
     assert response.url == other
     first, second = server.seen[2:]
     assert first.headers["Authorization"] == "Bearer s3cret"
