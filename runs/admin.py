@@ -1,0 +1,146 @@
+"""Admin for run history (progress step by step) and workers (liveness); "Run now" on jobs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from jobs.admin import JobAdmin
+from jobs.models import Job
+from runs import services
+from runs.models import Run, Worker
+
+STATUS_MARKS = {"running": "…", "success": "✓", "warning": "!", "error": "✗", "skipped": "-"}
+
+
+class RunInline(admin.TabularInline):
+    """The last runs of a job, on the job's page."""
+
+    model = Run
+    fk_name = "job"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["created_at", "trigger", "scheduled_for", "status", "attempt", "error"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        return super().get_queryset(request).order_by("-created_at")
+
+
+class RunnableJobAdmin(JobAdmin):
+    """The job admin with "Run now" and the latest runs."""
+
+    actions = [*JobAdmin.actions, "run_now"]
+    inlines = [*JobAdmin.inlines, RunInline]
+
+    @admin.action(description="Run the selected jobs now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        count = 0
+        for job in queryset.filter(editing_of__isnull=True):
+            services.run_create_manual(job=job)
+            count += 1
+        self.message_user(request, f"Queued {count} run(s); follow them in the run history.")
+
+
+admin.site.unregister(Job)
+admin.site.register(Job, RunnableJobAdmin)
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "job", "trigger", "status", "attempt", "scheduled_for", "started_at", "ended_at"]
+    list_filter = ["status", "trigger", "tenant"]
+    list_select_related = ["job"]
+    search_fields = ["job__name", "error"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "id",
+        "job",
+        "tenant",
+        "status",
+        "success",
+        "warnings",
+        "error",
+        "trigger",
+        "scheduled_for",
+        "attempt",
+        "retry_of",
+        "params",
+        "data",
+        "steps",
+        "definition",
+        "created_at",
+        "not_before",
+        "enqueued_at",
+        "started_at",
+        "ended_at",
+        "worker",
+        "heartbeat_at",
+        "cancel_requested",
+    ]
+    exclude = ["progress", "lease_token", "owner_id"]
+    actions = ["cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        runs = super().get_queryset(request)
+        return runs if request.user.is_superuser else runs.filter(tenant_id=request.user.tenant_id)
+
+    @admin.display(description="Progress")
+    def steps(self, run: Run) -> str:
+        """The progress entries, one line per step."""
+        if not run.progress:
+            return "No steps yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    STATUS_MARKS.get(entry.get("status", ""), "?") + " " + entry.get("status", ""),
+                    entry.get("name", entry.get("key", "")),
+                    entry.get("message", ""),
+                    entry.get("startedAt") or "",
+                    entry.get("endedAt") or "",
+                )
+                for entry in run.progress
+            ),
+        )
+        head = "<tr><th>Status</th><th>Step</th><th>Message</th><th>Started</th><th>Ended</th></tr>"
+        return format_html("<table>{}{}</table>", format_html(head), rows)
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        cancelled = 0
+        for run in queryset.filter(status__in=["queued", "running"]):
+            services.run_cancel(run=run)
+            cancelled += 1
+        self.message_user(request, f"Cancelled {cancelled} run(s).")
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = ["name", "host", "pid", "cluster", "started_at", "last_heartbeat_at", "liveness", "stopped_at"]
+    list_filter = ["cluster", "host"]
+    readonly_fields = [field.name for field in Worker._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Alive")
+    def liveness(self, worker: Worker) -> str:
+        """Alive while the last heartbeat is younger than the worker timeout."""
+        if worker.stopped_at:
+            return "stopped"
+        age = (timezone.now() - worker.last_heartbeat_at).total_seconds()
+        if age <= settings.INFORMER_WORKER_TIMEOUT:
+            return f"alive ({int(age)} s ago)"
+        return f"lost ({int(age)} s without heartbeat)"
