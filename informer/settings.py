@@ -259,12 +259,21 @@ LOGGING = {
 
 # --- django-q2 ----------------------------------------------------------------------------------
 # Our own tables hold run results and our own attempt counter drives retries, so django-q2 keeps no
-# successes, never retries on its own and gets a timeout longer than any run's lease can last.
+# successes, never retries on its own and gets a timeout longer than any run's lease can last: a job
+# may ask for up to 7 days (Job.timeout_seconds), which our executor enforces itself; django-q2
+# killing the worker earlier would contradict it. ``retry`` above the timeout keeps the ORM broker
+# from handing out a task that is still running.
+_LONGEST_JOB_TIMEOUT = 7 * 86400
+_TASK_TIMEOUT = env_int("INFORMER_TASK_TIMEOUT", _LONGEST_JOB_TIMEOUT + 3600)
+if _TASK_TIMEOUT <= _LONGEST_JOB_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"INFORMER_TASK_TIMEOUT must exceed the longest job timeout ({_LONGEST_JOB_TIMEOUT} s), got {_TASK_TIMEOUT}."
+    )
 Q_CLUSTER: dict[str, object] = {
     "name": env_str("INFORMER_CLUSTER_NAME", "informer"),
     "workers": env_int("INFORMER_WORKERS", 2),
-    "timeout": env_int("INFORMER_TASK_TIMEOUT", 86400),
-    "retry": env_int("INFORMER_TASK_TIMEOUT", 86400) + 60,
+    "timeout": _TASK_TIMEOUT,
+    "retry": _TASK_TIMEOUT + 60,
     "max_attempts": 1,
     "save_limit": -1,
     "ack_failures": True,

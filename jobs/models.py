@@ -106,6 +106,8 @@ class Job(models.Model):
                 name="job_due_idx",
             ),
             models.Index(fields=["tenant", "name"], name="job_tenant_name_idx"),
+            # Lets a permission-filtered list check the tenant of each permitted id from the index alone.
+            models.Index(fields=["id", "tenant"], name="job_id_tenant_idx"),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +120,11 @@ class Job(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.editing_of_id is not None
+
+    @property
+    def permission_target(self) -> Job:
+        """Whose permissions govern this job: a draft is governed by its original."""
+        return self.editing_of if self.editing_of_id is not None else self  # type: ignore[return-value]
 
     @property
     def tags(self) -> list[str]:

@@ -74,7 +74,7 @@ class ScheduleError(ValueError):
     """A schedule that cannot be accepted; `field` names the offending API field (camelCase)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(field, message)  # both in args, so the error survives pickling
         self.field = field
         self.message = message
 
@@ -215,7 +215,8 @@ def parse_schedule(
             anchor = datetime.now(UTC)
         if not isinstance(anchor, datetime):
             raise TypeError(f"anchor must be a datetime, not {type(anchor).__name__}")
-        start_at, start_wall, start_shifted = _read_bound(anchor, zone, "startOn")
+        # Truncated, not rounded up like startOn: the series must not begin a moment after it was saved.
+        start_at, start_wall, start_shifted = _read_bound(anchor.replace(microsecond=0), zone, "startOn")
     else:
         start_at, start_wall, start_shifted = start
     return Schedule(**base, every=every, anchor=start_at, anchor_wall=start_wall, anchor_shifted=start_shifted)
@@ -428,8 +429,8 @@ def _cron_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
     local_after = after.astimezone(zone)
     after_day = local_after.date()
     after_minute = local_after.hour * 60 + local_after.minute
-    last_day = None
-    if schedule.end is not None:
+    last_day = date.max
+    if schedule.end is not None and schedule.end.year < 9999:
         last_day = schedule.end.astimezone(zone).date() + ONE_DAY
     times, clock = spec.times, spec.clock
     # Fires of days that have a transition wait here until no later day can produce an earlier instant.
@@ -437,7 +438,7 @@ def _cron_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
     known_day, known_offset = None, None
     # The day before too: a time shifted over midnight, or a repeated hour, can land after `after`.
     for day in spec.iter_days(after_day - ONE_DAY):
-        if last_day is not None and day > last_day:
+        if day > last_day:
             break
         offset = known_offset if day == known_day else _steady_offset(zone, day)
         known_day = day + ONE_DAY

@@ -35,6 +35,8 @@ def permission_label(codename: str, model_name: str) -> str:
 def object_codenames(request: Request, obj: Model) -> set[str]:
     """The caller's permission codenames on ``obj``, cached on the request."""
     user = request.user
+    # A draft has no permissions of its own: its original's apply.
+    obj = getattr(obj, "permission_target", obj)
     cache: dict[tuple[str, Any], set[str]] = request.__dict__.setdefault("_object_perms", {})
     key = (obj._meta.label, obj.pk)
     if key not in cache:
