@@ -29,7 +29,6 @@ from informer.models import Team, Tenant, User  # noqa: E402
 from informer.services import token_create  # noqa: E402
 from jobs.models import Job, JobGroupObjectPermission, JobUserObjectPermission  # noqa: E402
 
-
 LIMITS = (1, 30, 100)
 
 

@@ -113,8 +113,13 @@ def db_state(db: Any) -> Any:
 
     from informer.models import ApiToken, Team, Tenant
     from jobs.models import JobGroupObjectPermission, JobTag, JobUserObjectPermission
+    from runs.models import Run, Worker
 
-    models = [Tenant, User, Group, Team, ApiToken, Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission]
+    models = [
+        *(Tenant, User, Group, Team, ApiToken),
+        *(Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission),
+        *(Run, Worker),
+    ]
 
     def snapshot() -> dict[str, Any]:
         state = {model._meta.label: _rows(model) for model in models}

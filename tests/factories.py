@@ -55,7 +55,7 @@ class JobFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def grant_owner(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if not create or self.owner is None:
+        if not create or self.owner is None or extracted is False:
             return
         perms = Permission.objects.filter(
             content_type__app_label="jobs",
@@ -85,3 +85,10 @@ def tag(job: Job, *names: str) -> Job:
     for name in names:
         JobTagFactory(job=job, name=name)
     return job
+
+
+def make_draft(job: Job, **fields: object) -> Job:
+    """A draft of ``job`` as editing makes it: same slug, no permission rows of its own."""
+    return JobFactory(
+        owner=job.owner, name=job.name, slug=job.slug, type=job.type, editing_of=job, grant_owner=False, **fields
+    )
