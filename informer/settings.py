@@ -128,9 +128,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that integration tests can share the test database with the scheduler
     # and worker processes they start.
     # One file per test session, so that concurrent sessions on one checkout do not collide.
-    DATABASES["default"]["TEST"] = {
-        "NAME": env_str("SQLITE_TEST_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
-    }
+    DATABASES["default"]["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -246,6 +244,9 @@ INFORMER_MISFIRE_GRACE = env_int("INFORMER_MISFIRE_GRACE", 60)
 INFORMER_HEARTBEAT_SECONDS = env_int("INFORMER_HEARTBEAT_SECONDS", 10)
 INFORMER_WORKER_TIMEOUT = env_int("INFORMER_WORKER_TIMEOUT", 60)
 INFORMER_MAX_CONCURRENT_RUNS = env_int("INFORMER_MAX_CONCURRENT_RUNS", 50)
+INFORMER_ATTACHMENT_MAX_BYTES = env_int("INFORMER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Uploads beyond this spill to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 INFORMER_HISTORY_KEEP = env_int("INFORMER_HISTORY_KEEP", 500)
 INFORMER_HISTORY_MAX_AGE_DAYS = env_int("INFORMER_HISTORY_MAX_AGE_DAYS", 90)
 

@@ -163,3 +163,52 @@ class JobGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         pass
+
+
+class JobAction(models.Model):
+    """One step of a job's workflow, run in ``index`` order after the job type's own step."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="actions")
+    type = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    index = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    data = models.JSONField(default=dict, blank=True)
+    run_condition = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        indexes = [models.Index(fields=["job", "index"], name="jobaction_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.index}. {self.name}"
+
+
+def attachment_upload_to(instance: JobAttachment, filename: str) -> str:
+    """Files live under their attachment's id: a new upload never overwrites another attachment's file."""
+    return f"attachments/{instance.pk}/{filename}"
+
+
+class JobAttachment(models.Model):
+    """Something an action carries: an uploaded file, a dataset export or a rendered report."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    action = models.ForeignKey(JobAction, on_delete=models.CASCADE, related_name="attachments")
+    type = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    file = models.FileField(upload_to=attachment_upload_to, blank=True, max_length=500)
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["action", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name

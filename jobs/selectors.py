@@ -11,7 +11,14 @@ from django.contrib.auth.models import Permission
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from informer.models import User
-from jobs.models import Job, JobGroupObjectPermission, JobQuerySet, JobUserObjectPermission
+from jobs.models import (
+    Job,
+    JobAction,
+    JobAttachment,
+    JobGroupObjectPermission,
+    JobQuerySet,
+    JobUserObjectPermission,
+)
 
 ALL_JOB_PERMISSIONS = frozenset({"view_job", "change_job", "run_job", "delete_job", "share_job"})
 
@@ -96,15 +103,45 @@ def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     return set(with_users) | set(with_groups)
 
 
+def attachment_definition(attachment: JobAttachment) -> dict[str, Any]:
+    """An attachment as a run sees it."""
+    return {
+        "id": str(attachment.pk),
+        "type": attachment.type,
+        "name": attachment.name,
+        "data": attachment.data,
+        "file": attachment.file.name if attachment.file else "",
+        "contentType": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
+
+
+def action_definition(action: JobAction) -> dict[str, Any]:
+    """An action (with its attachments) as a run sees it."""
+    return {
+        "id": str(action.pk),
+        "type": action.type,
+        "name": action.name,
+        "index": action.index,
+        "enabled": action.enabled,
+        "data": action.data,
+        "runCondition": action.run_condition,
+        "attachments": [attachment_definition(attachment) for attachment in action.attachments.all()],
+    }
+
+
 def job_definition(job: Job) -> dict[str, Any]:
     """What a run executes, frozen when it starts: later commits do not change a run under way."""
+    actions = job.actions.prefetch_related("attachments").order_by("index", "created_at")
     return {
         "id": str(job.pk),
         "type": job.type,
         "name": job.name,
         "naturalId": job.natural_id,
+        "description": job.description,
         "data": job.data,
         "timeoutSeconds": job.timeout_seconds,
         "maxAttempts": job.max_attempts,
-        "actions": [],
+        "actions": [action_definition(action) for action in actions],
     }

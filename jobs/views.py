@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 
 from informer.api.permissions import ObjectPermission, object_codenames
 from informer.models import Team, User
-from jobs import selectors, services
+from jobs import action_services, blueprints, draft_services, selectors, services
 from jobs.filters import JobFilter
 from jobs.models import Job, JobTag
 from jobs.serializers import JobListItemSerializer, JobSerializer, PrincipalSerializer, ShareSerializer
+from jobs.serializers_actions import JobActionSerializer
 
 JOB_SORT_FIELDS = {
     "name": "name",
@@ -104,23 +105,42 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     def _respond(
         self, job: Job, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
     ) -> Response:
-        context = self.get_serializer_context()
-        context["permissions"] = {job.pk: object_codenames(self.request, job)}
-        job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
-        return Response(JobSerializer(job, context=context).data, status=status_code, headers=headers)
+        return job_response(self, job, status_code, headers)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._respond(self.get_object())
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        body = dict(request.data) if isinstance(request.data, dict) else request.data
+        template = None
+        if isinstance(body, dict) and "templateId" in body:
+            template_id = body.pop("templateId")
+            template = blueprints.blueprint(str(template_id))
+            if template is None:
+                raise ValidationError({"templateId": [f"Unknown job template '{template_id}'."]})
+            body = blueprints.apply_blueprint(template, body)
+        serializer = self.get_serializer(data=body)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         tags = fields.pop("tags", None)
         job = services.job_create(user=request.user, fields=fields, tags=tags)
+        if template is not None:
+            self._create_template_actions(job, template["actions"])
         location = request.build_absolute_uri(JobSerializer().self_path(job))
         return self._respond(job, status.HTTP_201_CREATED, {"Location": location})
+
+    def _create_template_actions(self, job: Job, actions: list[dict[str, Any]]) -> None:
+        for index, spec in enumerate(actions):
+            body = JobActionSerializer(data={**spec, "index": index})
+            body.is_valid(raise_exception=True)
+            action_services.action_create(job=job, fields=dict(body.validated_data))
+
+    def required_permission(self, job: Job) -> str:
+        """Deleting a draft discards an edit: it needs ``job:edit``, not ``job:delete``."""
+        if self.action == "destroy" and job.is_draft:
+            return "change_job"
+        return self.action_permissions.get(self.action, self.read_permission)
 
     @transaction.atomic
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -135,8 +155,32 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
     @transaction.atomic
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.job_delete(job=self.get_object())
+        job = self.get_object()
+        if job.is_draft:
+            draft_services.draft_discard(draft=job)
+        else:
+            services.job_delete(job=job)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def job_response(
+    view: Any, job: Job, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
+) -> Response:
+    """A job as ``GET /api/jobs/{id}`` shows it: with its actions (and their attachments) embedded."""
+    from jobs.views_actions import actions_with_attachments
+
+    request = view.request
+    context = view.get_serializer_context() if hasattr(view, "get_serializer_context") else {"request": request}
+    context.setdefault("default_timezone", request.user.tenant.timezone)
+    context["permissions"] = {job.pk: object_codenames(request, job)}
+    job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
+    data = JobSerializer(job, context=context).data
+    actions = actions_with_attachments().filter(job=job).order_by("index", "created_at")
+    data["_embedded"] = {
+        "inf:job-action": JobActionSerializer(actions, many=True, context=context).data,
+        "inf:job-dataset": [],
+    }
+    return Response(data, status=status_code, headers=headers)
 
 
 class JobsListView(APIView):

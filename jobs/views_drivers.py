@@ -12,8 +12,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.blueprints import BLUEPRINTS, blueprint
 from jobs.drivers.base import Driver
-from jobs.drivers.registry import JOB_DRIVERS, job_driver, job_drivers
+from jobs.drivers.registry import (
+    ACTION_DRIVERS,
+    ATTACHMENT_DRIVERS,
+    JOB_DRIVERS,
+    action_driver,
+    action_drivers,
+    attachment_driver,
+    attachment_drivers,
+    job_driver,
+    job_drivers,
+)
 
 
 class DriverSerializer(serializers.Serializer):
@@ -58,3 +69,87 @@ class JobDriverDetail(APIView):
         if driver_id not in JOB_DRIVERS:
             raise Http404
         return Response(driver_item(request, job_driver(driver_id), "job-driver-detail"))
+
+
+class ActionDriverList(APIView):
+    """``GET /api/job-action-drivers``."""
+
+    @extend_schema(summary="Action types", responses=DriverSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        items = [driver_item(request, driver, "job-action-driver-detail") for driver in action_drivers()]
+        return Response(_envelope(request, "inf:job-action-driver", items))
+
+
+class ActionDriverDetail(APIView):
+    """``GET /api/job-action-drivers/{id}``."""
+
+    @extend_schema(summary="One action type", responses=DriverSerializer)
+    def get(self, request: Request, driver_id: str) -> Response:
+        if driver_id not in ACTION_DRIVERS:
+            raise Http404
+        return Response(driver_item(request, action_driver(driver_id), "job-action-driver-detail"))
+
+
+class AttachmentDriverList(APIView):
+    """``GET /api/job-attachment-drivers``."""
+
+    @extend_schema(summary="Attachment types", responses=DriverSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        items = [driver_item(request, driver, "job-attachment-driver-detail") for driver in attachment_drivers()]
+        return Response(_envelope(request, "inf:job-attachment-driver", items))
+
+
+class AttachmentDriverDetail(APIView):
+    """``GET /api/job-attachment-drivers/{id}``."""
+
+    @extend_schema(summary="One attachment type", responses=DriverSerializer)
+    def get(self, request: Request, driver_id: str) -> Response:
+        if driver_id not in ATTACHMENT_DRIVERS:
+            raise Http404
+        return Response(driver_item(request, attachment_driver(driver_id), "job-attachment-driver-detail"))
+
+
+class JobTemplateSerializer(serializers.Serializer):
+    """A blueprint (documentation only)."""
+
+    _links = serializers.DictField()
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    job = serializers.DictField()
+    actions = serializers.ListField(child=serializers.DictField())
+
+
+def template_item(request: Request, template_id: str, template: dict[str, Any]) -> dict[str, Any]:
+    href = request.build_absolute_uri(reverse("job-template-detail", kwargs={"template_id": template_id}))
+    return {"_links": {"self": {"href": href}}, "id": template_id, **template}
+
+
+class JobTemplateList(APIView):
+    """``GET /api/job-templates``: blueprints for ``POST /api/jobs`` with ``templateId``."""
+
+    @extend_schema(summary="Job templates", responses=JobTemplateSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        items = [template_item(request, key, value) for key, value in BLUEPRINTS.items()]
+        return Response(_envelope(request, "inf:job-template", items))
+
+
+class JobTemplateDetail(APIView):
+    """``GET /api/job-templates/{id}``."""
+
+    @extend_schema(summary="One job template", responses=JobTemplateSerializer)
+    def get(self, request: Request, template_id: str) -> Response:
+        template = blueprint(template_id)
+        if template is None:
+            raise Http404
+        return Response(template_item(request, template_id, template))
+
+
+def _envelope(request: Request, rel: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "_links": {"self": {"href": request.build_absolute_uri()}},
+        "_embedded": {rel: items},
+        "start": 0,
+        "count": len(items),
+        "total": len(items),
+    }

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from jobs import conditions
 from jobs.drivers.base import RunContext, StepFailed, StepResult
-from jobs.drivers.registry import UnknownDriver, job_driver
+from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
 from runs import services
 from runs.models import Run, RunStatus, Worker
 from runs.workers import current_worker
@@ -88,6 +89,18 @@ class Execution:
             warnings=warnings,
             retry=not self.permanent,
         )
+
+    def skip_step(self, key: str, name: str, message: str, *, action_id: str | None = None) -> None:
+        """Record a step that did not run, with the reason."""
+        if self.stop.is_set():
+            raise RunStopped()
+        now = iso(timezone.now())
+        entry = {"key": key, "name": name, "status": "skipped", "message": message, "startedAt": now, "endedAt": now}
+        if action_id is not None:
+            entry["actionId"] = action_id
+        with self.lock:
+            self.progress.append(entry)
+        self.save_progress()
 
     def run_step(self, key: str, name: str, work: Any, *, action_id: str | None = None) -> StepResult | None:
         """Run one step with its progress entry; a failure is recorded and does not stop later steps."""
@@ -182,7 +195,9 @@ class Lease(threading.Thread):
 
 def execute_run(run_id: str) -> str:
     """Claim and execute one run; returns its final status, or why nothing was done."""
-    close_old_connections()
+    if not connection.in_atomic_block:
+        # Inside a caller's transaction (django-q2 in sync mode) closing would abort that transaction.
+        close_old_connections()
     worker = current_worker()
     run = services.run_claim(run_id=run_id, worker=worker)
     if run is None:
@@ -213,6 +228,7 @@ def execute_run(run_id: str) -> str:
 
 
 def _execute_steps(run: Run, execution: Execution) -> None:
+    """The job type's step, then each action in order, each behind its run condition."""
     definition = run.definition
     context = RunContext(
         run_id=str(run.pk),
@@ -220,9 +236,44 @@ def _execute_steps(run: Run, execution: Execution) -> None:
         params=run.params,
         results=execution.data,
         should_stop=execution.stop.is_set,
+        run={
+            "id": str(run.pk),
+            "trigger": run.trigger,
+            "attempt": run.attempt,
+            "scheduledFor": iso(run.scheduled_for) if run.scheduled_for else None,
+            "startedAt": iso(run.started_at) if run.started_at else None,
+        },
     )
     try:
         driver = job_driver(definition["type"])
     except UnknownDriver:
         raise StepFailed(f"Unknown job type '{definition['type']}'.", permanent=True) from None
     execution.run_step("type", driver.name, lambda: driver.execute(context))
+    for action in definition.get("actions", []):
+        _execute_action(action, context, execution, run)
+
+
+def _execute_action(action: dict[str, Any], context: RunContext, execution: Execution, run: Run) -> None:
+    key = f"action:{action['id']}"
+    if not action.get("enabled", True):
+        execution.skip_step(key, action["name"], "The action is disabled.", action_id=action["id"])
+        return
+    state = conditions.RunState(failed=execution.failed, params=run.params, dataset_counts=context.datasets)
+    condition = action.get("runCondition")
+    if not conditions.evaluate(condition, state):
+        reason = conditions.explain(condition, state)
+        execution.skip_step(
+            key, action["name"], f"Skipped: its run condition is false ({reason}).", action_id=action["id"]
+        )
+        return
+    try:
+        driver = action_driver(action["type"])
+    except UnknownDriver:
+        driver = None
+
+    def work() -> StepResult:
+        if driver is None:
+            raise StepFailed(f"Unknown action type '{action['type']}'.", permanent=True)
+        return driver.execute(context, action)
+
+    execution.run_step(key, action["name"], work, action_id=action["id"])

@@ -69,7 +69,10 @@ class ObjectPermission(BasePermission):
         if view.read_permission not in codenames:
             # Existence is private: an object the caller cannot read does not exist for them.
             raise exceptions.NotFound()
-        required = view.action_permissions.get(view.action, view.read_permission)
+        if hasattr(view, "required_permission"):
+            required = view.required_permission(obj)
+        else:
+            required = view.action_permissions.get(view.action, view.read_permission)
         if required not in codenames:
             label = permission_label(required, obj._meta.model_name)
             raise exceptions.PermissionDenied(f"You need the '{label}' permission for this.")

@@ -57,13 +57,25 @@ class StepResult:
 
 @dataclass
 class RunContext:
-    """What a driver sees of the run it works for."""
+    """What a driver sees of the run it works for (or of the run a preview imagines)."""
 
     run_id: str
     job: dict[str, Any]
     params: dict[str, Any]
     results: dict[str, Any]
     should_stop: Callable[[], bool] = lambda: False
+    run: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[str, Any] = field(default_factory=dict)
+    preview: bool = False
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """An attachment made ready to deliver."""
+
+    name: str
+    content_type: str
+    content: bytes
 
 
 class JobTypeDriver(Driver):
@@ -75,3 +87,37 @@ class JobTypeDriver(Driver):
     def execute(cls, context: RunContext) -> StepResult:
         """Do the type's work for one run."""
         raise StepFailed(f"The '{cls.id}' job type is not available yet on this installation.", permanent=True)
+
+
+class ActionDriver(Driver):
+    """An action type: validates ``data``, renders a preview, and executes as one step of a run."""
+
+    @classmethod
+    def extra_errors(cls, data: dict[str, Any]) -> list[str]:
+        """Checks beyond the JSON Schema (recipients, template syntax...)."""
+        return []
+
+    @classmethod
+    def errors(cls, data: Any) -> list[str]:
+        """Every problem with ``data``: the schema's first, then the driver's own checks."""
+        problems = cls.validation_errors(data)
+        return problems or cls.extra_errors(data)
+
+    @classmethod
+    def preview(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        """What the action would deliver now, without delivering anything."""
+        raise StepFailed(f"The '{cls.id}' action is not available yet on this installation.", permanent=True)
+
+    @classmethod
+    def execute(cls, context: RunContext, action: dict[str, Any]) -> StepResult:
+        """Deliver the action for one run."""
+        raise StepFailed(f"The '{cls.id}' action is not available yet on this installation.", permanent=True)
+
+
+class AttachmentDriver(Driver):
+    """An attachment type: turns an attachment's definition into a file to deliver."""
+
+    @classmethod
+    def materialize(cls, context: RunContext, attachment: dict[str, Any]) -> AttachmentFile:
+        """The attachment's name, content type and bytes for this run."""
+        raise StepFailed(f"The '{cls.id}' attachment type is not available yet on this installation.", permanent=True)

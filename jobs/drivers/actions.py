@@ -1,0 +1,310 @@
+"""Action types: email and webhook deliver now; dataset and library arrive with their issues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.utils.html import strip_tags
+
+from informer.outbound import OutboundBlocked, OutboundError, outbound_request
+from jobs import rendering
+from jobs.drivers.base import ActionDriver, AttachmentFile, RunContext, StepFailed, StepResult
+
+_ADDRESSES = {
+    "oneOf": [
+        {"type": "string", "minLength": 1, "maxLength": 4000},
+        {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 320}, "maxItems": 200},
+    ]
+}
+_HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+EXCERPT_BYTES = 2048
+RESPONSE_KEEP_BYTES = 64 * 1024
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _address_list(value: Any) -> list[str]:
+    """Addresses from a comma/semicolon separated string or a list."""
+    items = value if isinstance(value, list) else [value or ""]
+    out: list[str] = []
+    for item in items:
+        out.extend(part.strip() for part in str(item).replace(";", ",").split(",") if part.strip())
+    return out
+
+
+def _address_errors(field: str, value: Any) -> list[str]:
+    errors = []
+    for address in _address_list(value):
+        if _is_template(address):
+            problem = rendering.check_template(address)
+            if problem:
+                errors.append(f"data.{field}: '{address}' is not a valid template: {problem}")
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors.append(f"data.{field}: '{address}' is not a valid email address.")
+    return errors
+
+
+def _template_errors(data: dict[str, Any], *fields: str) -> list[str]:
+    errors = []
+    for field in fields:
+        value = data.get(field)
+        if isinstance(value, str) and value:
+            problem = rendering.check_template(value)
+            if problem:
+                errors.append(f"data.{field}: not a valid template: {problem}")
+    return errors
+
+
+def _materialize(context: RunContext, action: dict[str, Any]) -> list[AttachmentFile]:
+    from jobs.drivers.registry import attachment_driver
+
+    return [
+        attachment_driver(attachment["type"]).materialize(context, attachment)
+        for attachment in action.get("attachments", [])
+    ]
+
+
+class EmailAction(ActionDriver):
+    """Send an email rendered from Django templates, with the action's attachments."""
+
+    id = "email"
+    name = "Email"
+    description = (
+        "Sends an email through the configured email backend; to/cc/bcc/subject/body are Django templates "
+        "over the run context (job, run, params, datasets)."
+    )
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["to", "subject"],
+        "properties": {
+            "to": _ADDRESSES,
+            "cc": _ADDRESSES,
+            "bcc": _ADDRESSES,
+            "replyTo": _ADDRESSES,
+            "subject": {"type": "string", "minLength": 1, "maxLength": 998},
+            "body": {"type": "string", "maxLength": 1_000_000},
+            "format": {"type": "string", "enum": ["text", "html"], "default": "text"},
+        },
+    }
+
+    @classmethod
+    def extra_errors(cls, data: dict[str, Any]) -> list[str]:
+        errors: list[str] = []
+        for field in ("to", "cc", "bcc", "replyTo"):
+            if field in data:
+                errors.extend(_address_errors(field, data[field]))
+        return errors + _template_errors(data, "subject", "body")
+
+    @classmethod
+    def _render(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        data = action.get("data") or {}
+        html = data.get("format") == "html"
+        recipients: dict[str, list[str]] = {}
+        for field in ("to", "cc", "bcc", "replyTo"):
+            addresses = []
+            for raw in _address_list(data.get(field)):
+                rendered = rendering.render(raw, context, what=f"{field} address") if _is_template(raw) else raw
+                addresses.extend(_address_list(rendered))
+            for address in addresses:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    raise StepFailed(f"'{address}' ({field}) is not a valid email address.", permanent=True) from None
+            recipients[field] = addresses
+        if not recipients["to"]:
+            raise StepFailed("The email has no recipient in 'to'.", permanent=True)
+        # Header injection is impossible through Django's mail classes, but a rendered newline would
+        # still garble the subject: keep it on one line.
+        subject = " ".join(rendering.render(data.get("subject", ""), context, what="subject").split())
+        body = rendering.render(data.get("body", ""), context, autoescape=html, what="body")
+        return {**recipients, "subject": subject, "body": body, "format": "html" if html else "text"}
+
+    @classmethod
+    def preview(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        """Recipients, subject, body and the attachment list, without sending."""
+        from jobs.drivers.registry import attachment_driver
+
+        rendered = cls._render(context, action)
+        attachments = []
+        for attachment in action.get("attachments", []):
+            entry = {"name": attachment["name"], "type": attachment["type"], "size": attachment.get("size")}
+            if attachment["type"] != "file":
+                try:
+                    made = attachment_driver(attachment["type"]).materialize(context, attachment)
+                    entry["size"] = len(made.content)
+                except StepFailed as failure:
+                    entry["error"] = failure.message
+            attachments.append(entry)
+        return {**rendered, "attachments": attachments}
+
+    @classmethod
+    def execute(cls, context: RunContext, action: dict[str, Any]) -> StepResult:
+        """Render and send the email with its attachments."""
+        rendered = cls._render(context, action)
+        files = _materialize(context, action)
+        html = rendered["format"] == "html"
+        text_body = strip_tags(rendered["body"]) if html else rendered["body"]
+        message = EmailMultiAlternatives(
+            subject=rendered["subject"],
+            body=rendering.email_layout(body=text_body, html=False, context=context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=rendered["to"],
+            cc=rendered["cc"],
+            bcc=rendered["bcc"],
+            reply_to=rendered["replyTo"],
+        )
+        if html:
+            message.attach_alternative(
+                rendering.email_layout(body=rendered["body"], html=True, context=context), "text/html"
+            )
+        for file in files:
+            message.attach(file.name, file.content, file.content_type)
+        try:
+            message.send(fail_silently=False)
+        except (OSError, ValueError) as error:  # smtplib errors are OSErrors
+            raise StepFailed(f"Sending the email failed: {error}") from None
+        count = len(rendered["to"]) + len(rendered["cc"]) + len(rendered["bcc"])
+        return StepResult(
+            message=f"Sent '{rendered['subject']}' to {count} recipient(s) with {len(files)} attachment(s).",
+            data={"recipients": count, "attachments": [file.name for file in files]},
+        )
+
+
+class WebhookAction(ActionDriver):
+    """Call an HTTP endpoint through the outbound guard; keep the status and an excerpt."""
+
+    id = "webhook"
+    name = "Webhook"
+    description = (
+        "Calls a URL (method, headers, templated body) through the outbound guard; the response status and "
+        "a capped excerpt are kept on the progress entry."
+    )
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "pattern": r"^(https?://|\{\{)", "maxLength": 2000},
+            "method": {"type": "string", "enum": _HTTP_METHODS, "default": "POST"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 8000}},
+            "body": {"type": "string", "maxLength": 1_048_576},
+            "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "default": 30},
+            "expectStatus": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+        },
+    }
+
+    @classmethod
+    def extra_errors(cls, data: dict[str, Any]) -> list[str]:
+        errors = _template_errors(data, "url", "body")
+        for name, value in (data.get("headers") or {}).items():
+            if "\n" in name or "\r" in name or "\n" in value or "\r" in value:
+                errors.append(f"data.headers.{name}: header names and values must be on one line.")
+        return errors
+
+    @classmethod
+    def _render(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        data = action.get("data") or {}
+        url = rendering.render(data["url"], context, what="URL").strip()
+        if not url.startswith(("http://", "https://")):
+            raise StepFailed(f"The rendered URL '{url}' is not an http or https URL.", permanent=True)
+        headers = {
+            name: rendering.render(value, context, what=f"header {name}")
+            for name, value in (data.get("headers") or {}).items()
+        }
+        return {
+            "method": data.get("method", "POST"),
+            "url": url,
+            "headers": headers,
+            "body": rendering.render(data.get("body", ""), context, what="body"),
+        }
+
+    @classmethod
+    def preview(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        """Method, URL, headers and body, without sending."""
+        return cls._render(context, action)
+
+    @classmethod
+    def execute(cls, context: RunContext, action: dict[str, Any]) -> StepResult:
+        """Send the request and check the status."""
+        data = action.get("data") or {}
+        request = cls._render(context, action)
+        expected = data.get("expectStatus") or list(range(200, 300))
+        try:
+            response = outbound_request(
+                request["method"],
+                request["url"],
+                headers=request["headers"],
+                body=request["body"] or None,
+                total_timeout=float(data.get("timeoutSeconds", 30)),
+                max_bytes=RESPONSE_KEEP_BYTES,
+            )
+        except OutboundBlocked as error:
+            raise StepFailed(error.reason, permanent=True) from None
+        except OutboundError as error:
+            raise StepFailed(f"{request['method']} {request['url']} failed: {error}") from None
+        excerpt = response.body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+        kept = {
+            "status": response.status,
+            "excerpt": excerpt,
+            "truncated": response.truncated or len(response.body) > EXCERPT_BYTES,
+            "elapsedMs": response.elapsed_ms,
+        }
+        if response.status not in expected:
+            raise StepFailed(
+                f"{request['method']} {request['url']} answered {response.status}; expected "
+                f"{'a 2xx status' if expected == list(range(200, 300)) else ', '.join(map(str, expected))}.",
+                data={"response": kept},
+            )
+        return StepResult(
+            message=f"{request['method']} {request['url']} answered {response.status}.", data={"response": kept}
+        )
+
+
+class DatasetAction(ActionDriver):
+    """Refresh, snapshot or clear an associated dataset."""
+
+    id = "dataset"
+    name = "Dataset operation"
+    description = "Refreshes, snapshots or clears an associated dataset (by its alias on the job)."
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["operation", "dataset"],
+        "properties": {
+            "operation": {"type": "string", "enum": ["refresh", "snapshot", "clear"]},
+            "dataset": {"type": "string", "minLength": 1},
+        },
+    }
+
+
+class LibraryAction(ActionDriver):
+    """Write the action's attachments as files into a library folder."""
+
+    id = "library"
+    name = "Library update"
+    description = "Writes the action's attachments as files into a library folder."
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["libraryId"],
+        "properties": {
+            "libraryId": {"type": "string", "format": "uuid"},
+            "folder": {"type": "string", "maxLength": 500, "default": ""},
+            "overwrite": {"type": "boolean", "default": True},
+        },
+    }

@@ -1,0 +1,313 @@
+"""Actions, their attachments (with file contents) and previews, nested under a job."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from informer.api.exceptions import DomainError
+from informer.api.permissions import ObjectPermission
+from jobs import action_services
+from jobs.drivers.base import RunContext, StepFailed
+from jobs.drivers.registry import action_driver
+from jobs.models import Job, JobAction, JobAttachment
+from jobs.selectors import action_definition
+from jobs.serializers_actions import JobActionSerializer, JobAttachmentSerializer, PreviewSerializer
+from jobs.views import JobLookupMixin
+
+
+class PayloadTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Http404 from None
+
+
+def actions_with_attachments() -> QuerySet[JobAction]:
+    return JobAction.objects.prefetch_related(
+        Prefetch("attachments", queryset=JobAttachment.objects.select_related("action").order_by("created_at"))
+    )
+
+
+class NestedJobMixin(JobLookupMixin):
+    """The job of ``{job_pk}`` (drafts included), checked once per request."""
+
+    permission_classes = [ObjectPermission]
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def job(self) -> Job:
+        if not hasattr(self, "_job"):
+            self._job = self.get_job(self.kwargs["job_pk"])
+        return self._job
+
+    def envelope(self, rel: str, items: list[dict[str, Any]]) -> Response:
+        return Response(
+            {
+                "_links": {"self": {"href": self.request.build_absolute_uri()}},
+                "_embedded": {rel: items},
+                "start": 0,
+                "count": len(items),
+                "total": len(items),
+            }
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Actions of a job, in execution order"),
+    create=extend_schema(summary="Add an action (at `index`, default last)"),
+    retrieve=extend_schema(summary="One action"),
+    update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
+    partial_update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
+    destroy=extend_schema(summary="Delete an action"),
+    preview=extend_schema(
+        summary="Render the action as it would run now, delivering nothing",
+        request=PreviewSerializer,
+        responses=OpenApiResponse(description="Email: recipients, subject, body, attachments; webhook: request."),
+    ),
+)
+class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
+    """``/api/jobs/{id}/actions[/{jobActionId}]`` and ``…/_preview``."""
+
+    serializer_class = JobActionSerializer
+    hal_rel = "inf:job-action"
+    action_permissions = {
+        "list": "view_job",
+        "retrieve": "view_job",
+        "create": "change_job",
+        "update": "change_job",
+        "partial_update": "change_job",
+        "destroy": "change_job",
+        "preview": "change_job",
+    }
+
+    def get_queryset(self) -> QuerySet[JobAction]:
+        if getattr(self, "swagger_fake_view", False):
+            return JobAction.objects.none()
+        return actions_with_attachments().filter(job=self.job()).order_by("index", "created_at")
+
+    def get_object(self) -> JobAction:
+        action = self.get_queryset().filter(pk=_uuid(self.kwargs["pk"])).first()
+        if action is None:
+            raise Http404
+        return action
+
+    def _item(self, action: JobAction, code: int = status.HTTP_200_OK) -> Response:
+        action = actions_with_attachments().get(pk=action.pk)
+        data = self.get_serializer(action).data
+        headers = {"Location": data["_links"]["self"]["href"]} if code == status.HTTP_201_CREATED else None
+        return Response(data, status=code, headers=headers)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.envelope(self.hal_rel, self.get_serializer(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._item(self.get_object())
+
+    @transaction.atomic
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self.job()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = action_services.action_create(job=job, fields=dict(body.validated_data))
+        return self._item(action, status.HTTP_201_CREATED)
+
+    @transaction.atomic
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        action = self.get_object()
+        body = self.get_serializer(action, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        action = action_services.action_update(action=action, fields=dict(body.validated_data))
+        return self._item(action)
+
+    partial_update = update
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        action_services.action_delete(action=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self.job()
+        action = self.get_object()
+        body = PreviewSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        definition = action_definition(action)
+        driver = action_driver(action.type)
+        if "data" in body.validated_data:
+            data = {**action.data, **body.validated_data["data"]}
+            errors = driver.errors(data)
+            if errors:
+                raise ValidationError({"data": errors})
+            definition["data"] = data
+        context = RunContext(
+            run_id="",
+            job={"id": str(job.pk), "name": job.name, "type": job.type, "naturalId": job.natural_id, "data": job.data},
+            params=body.validated_data.get("params") or {},
+            results={},
+            run={"id": None, "trigger": "preview"},
+            preview=True,
+        )
+        try:
+            rendered = driver.preview(context, definition)
+        except StepFailed as failure:
+            raise DomainError(failure.message, field="data") from None
+        return Response({"type": action.type, "preview": rendered})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Attachments of an action"),
+    create=extend_schema(summary="Add an attachment"),
+    retrieve=extend_schema(summary="One attachment"),
+    update=extend_schema(summary="Update an attachment (merges)"),
+    partial_update=extend_schema(summary="Update an attachment (merges)"),
+    destroy=extend_schema(summary="Delete an attachment"),
+)
+class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """``/api/jobs/{id}/actions/{jobActionId}/attachments[/{attachmentId}]``."""
+
+    serializer_class = JobAttachmentSerializer
+    hal_rel = "inf:job-attachment"
+    action_permissions = {
+        "list": "view_job",
+        "retrieve": "view_job",
+        "create": "change_job",
+        "update": "change_job",
+        "partial_update": "change_job",
+        "destroy": "change_job",
+    }
+
+    def job_action(self) -> JobAction:
+        if not hasattr(self, "_action"):
+            action = JobAction.objects.filter(job=self.job(), pk=_uuid(self.kwargs["action_pk"])).first()
+            if action is None:
+                raise Http404
+            self._action = action
+        return self._action
+
+    def get_queryset(self) -> QuerySet[JobAttachment]:
+        if getattr(self, "swagger_fake_view", False):
+            return JobAttachment.objects.none()
+        return JobAttachment.objects.select_related("action").filter(action=self.job_action()).order_by("created_at")
+
+    def get_object(self) -> JobAttachment:
+        attachment = self.get_queryset().filter(pk=_uuid(self.kwargs["pk"])).first()
+        if attachment is None:
+            raise Http404
+        return attachment
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.envelope(self.hal_rel, self.get_serializer(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @transaction.atomic
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        action = self.job_action()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        attachment = action_services.attachment_create(action=action, fields=dict(body.validated_data))
+        data = self.get_serializer(attachment).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["_links"]["self"]["href"]})
+
+    @transaction.atomic
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        attachment = self.get_object()
+        body = self.get_serializer(attachment, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        attachment = action_services.attachment_update(attachment=attachment, fields=dict(body.validated_data))
+        return Response(self.get_serializer(attachment).data)
+
+    partial_update = update
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        action_services.attachment_delete(attachment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RawBodyParser(FileUploadParser):
+    """Any content type as the file's bytes (the attachment's name stands in for a filename)."""
+
+    media_type = "*/*"
+
+    def get_filename(self, stream: Any, media_type: Any, parser_context: dict[str, Any]) -> str:
+        return super().get_filename(stream, media_type, parser_context) or "upload"
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="Download the file of a `file` attachment", responses={200: bytes}),
+    upload=extend_schema(
+        summary="Upload the file of a `file` attachment (raw body or multipart field `file`)",
+        request={"application/octet-stream": bytes, "multipart/form-data": {"type": "object"}},
+        responses=JobAttachmentSerializer,
+    ),
+)
+class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
+    """``…/attachments/{attachmentId}/action-attachment-file-contents``: streamed download, size-capped upload."""
+
+    serializer_class = JobAttachmentSerializer
+    parser_classes = [MultiPartParser, RawBodyParser]
+    action_permissions = {"retrieve": "view_job", "upload": "change_job"}
+
+    def attachment(self) -> JobAttachment:
+        attachment = (
+            JobAttachment.objects.select_related("action")
+            .filter(action__job=self.job(), action_id=_uuid(self.kwargs["action_pk"]), pk=_uuid(self.kwargs["pk"]))
+            .first()
+        )
+        if attachment is None:
+            raise Http404
+        return attachment
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        attachment = self.attachment()
+        if attachment.type != "file" or not attachment.file or not default_storage.exists(attachment.file.name):
+            raise Http404
+        return FileResponse(
+            default_storage.open(attachment.file.name, "rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type=attachment.content_type or "application/octet-stream",
+        )
+
+    @transaction.atomic
+    def upload(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.job()  # permission first: a caller who may not edit learns nothing about sizes
+        limit = settings.INFORMER_ATTACHMENT_MAX_BYTES
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise PayloadTooLarge(f"The file is larger than the {limit}-byte limit.", field="file")
+        attachment = self.attachment()
+        if attachment.type != "file":
+            raise DomainError(
+                f"Only 'file' attachments have uploaded contents; this one is '{attachment.type}'.", field="type"
+            )
+        upload = request.data.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["No file in the request body."]})
+        if upload.size > limit:
+            raise PayloadTooLarge(f"The file is {upload.size} bytes; the limit is {limit}.", field="file")
+        content_type = getattr(upload, "content_type", "") or request.content_type.split(";")[0]
+        filename = upload.name if upload.name not in ("", "upload") else attachment.name
+        attachment = action_services.attachment_upload(
+            attachment=attachment, stream=upload, filename=filename, content_type=content_type
+        )
+        return Response(self.get_serializer(attachment).data)
