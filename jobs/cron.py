@@ -1,19 +1,23 @@
-"""Cron expressions for the schedule engine: strict 5-field syntax, expanded with croniter.
+"""Cron expressions for the schedule engine: strict 5-field syntax, expanded with croniter, iterated fast.
 
-This module knows about calendars only; wall-clock to instant conversion (and therefore daylight
-saving) lives in ``jobs.schedule``.
+croniter parses and expands the fields; iteration is our own, over the expanded sets in local time
+(matching days of each month, then the day's times), converted with ``jobs.wallclock``.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
+
+from jobs.wallclock import Fire, earliest, resolve, steady_offset
 
 __all__ = ["CronNeverFires", "CronSpec", "CronSyntaxError", "parse_cron"]
 
@@ -36,14 +40,11 @@ FIELDS = (
     ("day-of-week", 0, 7),
 )
 # Spelled out rather than taken from calendar.month_abbr, which follows the process locale.
-MONTH_NAMES = {
-    name: number
-    for number, name in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
-}
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTH_NAMES = {name: number for number, name in enumerate(MONTHS, start=1)}
 DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 NAMES = {3: MONTH_NAMES, 4: DAY_NAMES}
+ONE_DAY = timedelta(days=1)
 # February counts as 29 days: an expression is only "never" if no year at all can match it.
 LONGEST_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -108,6 +109,67 @@ class CronSpec:
             month += 1
             if month == 13:
                 year, month = year + 1, 1
+
+    def fires(
+        self, zone: ZoneInfo, after: datetime, *, gap: str, repeat: str, until: date = date.max
+    ) -> Iterator[Fire]:
+        """Fires in increasing order from the local day before ``after`` (UTC) through local day ``until``."""
+        # Fires at or before `after` may come first, and a time shifted out of a gap may repeat the
+        # instant of the fire before it: the caller drops both.
+        local_after = after.astimezone(zone)
+        after_day = local_after.date()
+        after_minute = local_after.hour * 60 + local_after.minute
+        times, clock = self.times, self.clock
+        # Fires of a day with a transition wait here until no later day can produce an earlier instant.
+        pending: list[Fire] = []
+        known_day, known_offset = None, None
+        # The day before too: a time shifted over midnight, or a repeated hour, can land after `after`.
+        for day in self.iter_days(after_day - ONE_DAY):
+            if day > until:
+                break
+            offset = known_offset if day == known_day else steady_offset(zone, day)
+            known_day = day + ONE_DAY
+            known_offset = steady_offset(zone, known_day)
+            year, month, dom = day.year, day.month, day.day
+            if pending:
+                # Nothing from this day or later can precede the day's own first instant.
+                if offset is not None:
+                    floor = datetime(year, month, dom, tzinfo=UTC) - offset
+                else:
+                    floor, _ = earliest(zone, datetime(year, month, dom))
+                ready = 0
+                while ready < len(pending) and pending[ready][0] < floor:
+                    yield pending[ready]
+                    ready += 1
+                del pending[:ready]
+            # tzdata never has two transitions less than days apart, so equal offsets at both
+            # midnights mean no transition in between.
+            if offset is not None and offset == known_offset:
+                # No transition today: every local time exists once and one offset converts them all.
+                if day < after_day:
+                    continue
+                start = bisect_right(times, after_minute) if day == after_day else 0
+                plain = (_plain_fire(zone, offset, year, month, dom, hour, minute) for hour, minute in clock[start:])
+                if not pending:
+                    yield from plain
+                    continue
+                pending.extend(plain)
+            else:
+                for hour, minute in clock:
+                    wall = datetime(year, month, dom, hour, minute)
+                    pending.extend(resolve(zone, wall, fixed=self.fixed_time, gap=gap, repeat=repeat))
+            pending.sort()
+        yield from pending
+
+
+def _plain_fire(zone: ZoneInfo, offset: timedelta, year: int, month: int, day: int, hour: int, minute: int) -> Fire:
+    return (
+        datetime(year, month, day, hour, minute, tzinfo=UTC) - offset,
+        datetime(year, month, day, hour, minute, tzinfo=zone),
+        False,
+        False,
+        0,
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -200,6 +262,7 @@ def _canonical_field(index: int, text: str) -> str:
             else:
                 last = first
         if first == last:
+            # One value, step or not, as in Vixie cron ('5-5/10' is 5; cronsim would read 5,15,...,55).
             terms.append(str(first))
         else:
             terms.append(f"{first}-{last}/{step}" if step > 1 else f"{first}-{last}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +27,7 @@ from itertools import islice
 from zoneinfo import ZoneInfo, available_timezones
 
 from jobs.cron import CronNeverFires, CronSpec, CronSyntaxError, parse_cron
+from jobs.wallclock import Fire, earliest, resolve
 
 __all__ = [
     "DstPolicy",
@@ -45,18 +45,8 @@ __all__ = [
 INTERVAL_TYPES = ("cron", "simple", "once")
 GAP_CHOICES = ("shift", "skip")
 REPEAT_CHOICES = ("first", "both")
-UNITS = {
-    "minute": "minutes",
-    "minutes": "minutes",
-    "hour": "hours",
-    "hours": "hours",
-    "day": "days",
-    "days": "days",
-    "week": "weeks",
-    "weeks": "weeks",
-    "month": "months",
-    "months": "months",
-}
+# Singular or plural, any case, each meaning its plural.
+UNITS = {name: plural for plural in ("minutes", "hours", "days", "weeks", "months") for name in (plural, plural[:-1])}
 # The longest interval accepted per unit (about a hundred years), so date arithmetic cannot overflow.
 MAX_COUNT = {"minutes": 52_560_000, "hours": 876_000, "days": 36_500, "weeks": 5_200, "months": 1_200}
 _SIMPLE = re.compile(r"^\s*([+-]?[0-9]+(?:\.[0-9]*)?)\s*([a-z]+)\s*$", re.IGNORECASE)
@@ -64,10 +54,6 @@ _SIMPLE = re.compile(r"^\s*([+-]?[0-9]+(?:\.[0-9]*)?)\s*([a-z]+)\s*$", re.IGNORE
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
 ONE_MICROSECOND = timedelta(microseconds=1)
-
-# A candidate fire before bounds are applied: (at UTC, local, shifted, merged, fold). Tuples keep the
-# inner loops cheap and sort by instant first.
-_Fire = tuple[datetime, datetime, bool, bool, int]
 
 
 class ScheduleError(ValueError):
@@ -178,11 +164,7 @@ def parse_schedule(
     dst_policy: dict | DstPolicy | None = None,
     anchor: datetime | None = None,
 ) -> Schedule:
-    """Validate a schedule's API fields and return it parsed; ScheduleError names the first bad field.
-
-    ``anchor`` is when the schedule was saved: simple intervals without ``startOn`` count from it
-    (now, if not given).
-    """
+    """Validate a schedule's API fields and return it parsed; ScheduleError names the first bad field."""
     if interval_type not in INTERVAL_TYPES:
         raise ScheduleError(
             "intervalType", f"Unknown intervalType '{interval_type}': expected 'cron', 'simple' or 'once'."
@@ -208,9 +190,11 @@ def parse_schedule(
     }
     if interval_type == "cron":
         return Schedule(**base, cron=cron)
+    # A one-off run needs no interval; whatever is there is ignored.
     if interval_type == "once" and start is None:
         raise ScheduleError("startOn", "A one-off (once) schedule needs startOn: the moment it runs.")
     if start is None:
+        # Without startOn a simple interval counts from `anchor`, the moment the schedule was saved.
         if anchor is None:
             anchor = datetime.now(UTC)
         if not isinstance(anchor, datetime):
@@ -286,59 +270,7 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[FireTime
     return list(islice(iter_fire_times(schedule, after), count))
 
 
-# --- local time -> instants ---------------------------------------------------------------------------
-
-
-def _resolve(zone: ZoneInfo, wall: datetime, *, fixed: bool, policy: DstPolicy) -> list[_Fire]:
-    """The fires a nominal (naive, fold=0) local time stands for: none, one or two."""
-    local = wall.replace(tzinfo=zone)
-    offset = local.utcoffset()
-    later_offset = wall.replace(tzinfo=zone, fold=1).utcoffset()
-    first = (wall - offset).replace(tzinfo=UTC)
-    if offset == later_offset:
-        return [(first, local, False, False, 0)]
-    if first.astimezone(zone).replace(tzinfo=None) != wall:
-        # The round trip lands elsewhere, so the clock jumped over this time (spring forward).
-        if not fixed or policy.gap == "skip":
-            # Wildcard jobs only run at instants that exist; "skip" asks fixed ones to do the same.
-            return []
-        # Debian cron runs a fixed-time job whose time was skipped as soon as the gap is over.
-        at = _gap_end(zone, wall, offset, later_offset)
-        return [(at, at.astimezone(zone), True, False, 0)]
-    # Otherwise the clock went back and this time happens twice; fold=0 is the first occurrence.
-    if fixed and policy.repeat == "first":
-        # Debian cron runs a fixed-time job once, at the first occurrence.
-        return [(first, local, False, True, 0)]
-    # Wildcard jobs (and repeat="both") run at both real instants.
-    second = (wall - later_offset).replace(tzinfo=UTC)
-    return [(first, local, False, False, 0), (second, wall.replace(tzinfo=zone, fold=1), False, False, 1)]
-
-
-def _gap_end(zone: ZoneInfo, wall: datetime, before: timedelta, after: timedelta) -> datetime:
-    """The instant the spring-forward gap containing ``wall`` ends (the transition itself)."""
-    # wall - after is still on the old offset and wall - before already on the new one; bisect seconds.
-    low = int((wall - after).replace(tzinfo=UTC).timestamp())
-    high = int((wall - before).replace(tzinfo=UTC).timestamp())
-    while high - low > 1:
-        middle = (low + high) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == before:
-            low = middle
-        else:
-            high = middle
-    return datetime.fromtimestamp(high, UTC)
-
-
-def _earliest(zone: ZoneInfo, wall: datetime) -> tuple[datetime, bool]:
-    """The first instant at which the local clock reads ``wall`` or later, and whether it was shifted."""
-    at, _, shifted, _, _ = _resolve(zone, wall, fixed=True, policy=DEFAULT_POLICY)[0]
-    return at, shifted
-
-
-def _steady_offset(zone: ZoneInfo, day: date) -> timedelta | None:
-    """The UTC offset at the midnight starting ``day``, or None if that midnight is skipped or repeated."""
-    midnight = datetime(day.year, day.month, day.day)
-    offset = midnight.replace(tzinfo=zone).utcoffset()
-    return offset if offset == midnight.replace(tzinfo=zone, fold=1).utcoffset() else None
+# --- startOn / endOn -------------------------------------------------------------------------------
 
 
 def _read_bound(value: object, zone: ZoneInfo, field: str) -> tuple[datetime, datetime, bool] | None:
@@ -355,7 +287,7 @@ def _read_bound(value: object, zone: ZoneInfo, field: str) -> tuple[datetime, da
             shifted = at.astimezone(zone).replace(tzinfo=None) != value.replace(tzinfo=None)
             if shifted:
                 # A naive time inside a gap means "when the clock gets there", like a shifted job.
-                at, _ = _earliest(zone, wall)
+                at, _ = earliest(zone, wall)
         else:
             at = value.astimezone(UTC)
             wall = value.astimezone(zone).replace(tzinfo=None, fold=0)
@@ -366,10 +298,10 @@ def _read_bound(value: object, zone: ZoneInfo, field: str) -> tuple[datetime, da
             if value == date.max:
                 return datetime.max.replace(tzinfo=UTC, microsecond=0), wall, False
             # Inclusive end of the local day: the last second before the next local midnight.
-            at, _ = _earliest(zone, wall + ONE_DAY)
+            at, _ = earliest(zone, wall + ONE_DAY)
             return at - ONE_SECOND, wall, False
         # A midnight that does not exist (e.g. America/Santiago in September) starts when the gap ends.
-        at, shifted = _earliest(zone, wall)
+        at, shifted = earliest(zone, wall)
     else:
         raise ScheduleError(field, f"{field} must be a date or a datetime, not {type(value).__name__}.")
     if at.microsecond:
@@ -391,10 +323,15 @@ def _utc_after(after: datetime, schedule: Schedule) -> datetime:
     return after
 
 
-def _fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
+def _fires(schedule: Schedule, after: datetime) -> Iterator[Fire]:
     """Candidate fires within the schedule's bounds, strictly after ``after``, without duplicates."""
     if schedule.cron is not None:
-        candidates = _cron_fires(schedule, after)
+        until = date.max
+        if schedule.end is not None and schedule.end.year < 9999:
+            # A day later, because a fire of one local day can be shifted past its midnight.
+            until = schedule.end.astimezone(schedule.zone).date() + ONE_DAY
+        policy = schedule.dst_policy
+        candidates = schedule.cron.fires(schedule.zone, after, gap=policy.gap, repeat=policy.repeat, until=until)
     elif schedule.every is not None:
         candidates = _simple_fires(schedule, after)
     else:
@@ -416,75 +353,15 @@ def _fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
         return
 
 
-def _anchor_fire(schedule: Schedule) -> _Fire:
+def _anchor_fire(schedule: Schedule) -> Fire:
     assert schedule.anchor is not None
     local = schedule.anchor.astimezone(schedule.zone)
     return schedule.anchor, local, schedule.anchor_shifted, False, local.fold
 
 
-def _cron_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
-    """Cron fires from the local day before ``after`` on, in increasing order (duplicates possible)."""
-    spec, zone, policy = schedule.cron, schedule.zone, schedule.dst_policy
-    assert spec is not None
-    local_after = after.astimezone(zone)
-    after_day = local_after.date()
-    after_minute = local_after.hour * 60 + local_after.minute
-    last_day = date.max
-    if schedule.end is not None and schedule.end.year < 9999:
-        last_day = schedule.end.astimezone(zone).date() + ONE_DAY
-    times, clock = spec.times, spec.clock
-    # Fires of days that have a transition wait here until no later day can produce an earlier instant.
-    pending: list[_Fire] = []
-    known_day, known_offset = None, None
-    # The day before too: a time shifted over midnight, or a repeated hour, can land after `after`.
-    for day in spec.iter_days(after_day - ONE_DAY):
-        if day > last_day:
-            break
-        offset = known_offset if day == known_day else _steady_offset(zone, day)
-        known_day = day + ONE_DAY
-        known_offset = _steady_offset(zone, known_day)
-        year, month, dom = day.year, day.month, day.day
-        if pending:
-            # Nothing from this day or later can precede its own first instant.
-            if offset is not None:
-                floor = datetime(year, month, dom, tzinfo=UTC) - offset
-            else:
-                floor, _ = _earliest(zone, datetime(year, month, dom))
-            ready = 0
-            while ready < len(pending) and pending[ready][0] < floor:
-                yield pending[ready]
-                ready += 1
-            del pending[:ready]
-        if offset is not None and offset == known_offset:
-            # No transition today: every local time exists once, one offset converts them all.
-            if day < after_day:
-                continue
-            first = bisect_right(times, after_minute) if day == after_day else 0
-            fires = (
-                (
-                    datetime(year, month, dom, hour, minute, tzinfo=UTC) - offset,
-                    datetime(year, month, dom, hour, minute, tzinfo=zone),
-                    False,
-                    False,
-                    0,
-                )
-                for hour, minute in clock[first:]
-            )
-            if not pending:
-                yield from fires
-                continue
-            pending.extend(fires)
-        else:
-            for hour, minute in clock:
-                wall = datetime(year, month, dom, hour, minute)
-                pending.extend(_resolve(zone, wall, fixed=spec.fixed_time, policy=policy))
-        pending.sort()
-    yield from pending
-
-
-def _simple_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
+def _simple_fires(schedule: Schedule, after: datetime) -> Iterator[Fire]:
     """Simple-interval fires after ``after`` in increasing order: the anchor, then whole steps from it."""
-    every, anchor, zone = schedule.every, schedule.anchor, schedule.zone
+    every, anchor, zone, policy = schedule.every, schedule.anchor, schedule.zone, schedule.dst_policy
     assert every is not None and anchor is not None and schedule.anchor_wall is not None
     step = 1
     if after < anchor:
@@ -513,7 +390,7 @@ def _simple_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
                 return
             day = min(wall.day, calendar.monthrange(year, month0 + 1)[1])
             nominal = wall.replace(year=year, month=month0 + 1, day=day)
-            yield from _resolve(zone, nominal, fixed=True, policy=schedule.dst_policy)
+            yield from resolve(zone, nominal, fixed=True, gap=policy.gap, repeat=policy.repeat)
             step += 1
     days = every.count * (7 if every.unit == "weeks" else 1)
     if after >= anchor:
@@ -521,5 +398,5 @@ def _simple_fires(schedule: Schedule, after: datetime) -> Iterator[_Fire]:
     while True:
         # Calendar days keep the anchor's local time of day across DST changes.
         nominal = wall + timedelta(days=step * days)
-        yield from _resolve(zone, nominal, fixed=True, policy=schedule.dst_policy)
+        yield from resolve(zone, nominal, fixed=True, gap=policy.gap, repeat=policy.repeat)
         step += 1
