@@ -13,6 +13,7 @@ from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLink
 from jobs import schedule, timing
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
 from jobs.models import Job
+from jobs.wallclock import earliest
 
 PERMISSION_FLAGS = {"edit": "change_job", "run": "run_job", "delete": "delete_job", "share": "share_job"}
 
@@ -63,8 +64,10 @@ def resolve_naive_bound(value: str, zone_name: str) -> str:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         return value  # the timezone error is reported by the schedule check
-    local = datetime.fromisoformat(value).replace(tzinfo=zone)
-    return local.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # The engine's rule, not zoneinfo's: a time the clock skips means the moment the gap ends (zoneinfo
+    # would read it with the old offset, an hour late); a repeated time means its first occurrence.
+    at, _ = earliest(zone, datetime.fromisoformat(value))
+    return at.isoformat().replace("+00:00", "Z")
 
 
 class JobSerializer(ApiModelSerializer):

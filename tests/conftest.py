@@ -112,12 +112,12 @@ def db_state(db: Any) -> Any:
     from django.contrib.auth.models import Group
 
     from informer.models import ApiToken, Team, Tenant
-    from jobs.models import JobGroupObjectPermission, JobTag, JobUserObjectPermission
+    from jobs.models import JobAction, JobAttachment, JobGroupObjectPermission, JobTag, JobUserObjectPermission
     from runs.models import Run, Worker
 
     models = [
         *(Tenant, User, Group, Team, ApiToken),
-        *(Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission),
+        *(Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission, JobAction, JobAttachment),
         *(Run, Worker),
     ]
 

@@ -53,6 +53,15 @@ class CamelCaseMixin:
             renamed[api_name] = field
         return renamed
 
+    def __getattr__(self, name: str) -> Any:
+        # DRF looks a field's hook up by the field's API name (``validate_runCondition``); let the natural
+        # snake_case spelling (``validate_run_condition``) answer, or the hook would be silently skipped.
+        if name.startswith("validate_"):
+            snake_name = "validate_" + snake(name.removeprefix("validate_"))
+            if snake_name != name:
+                return getattr(self, snake_name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 class ApiModelSerializer(StrictFieldsMixin, CamelCaseMixin, serializers.ModelSerializer):
     """Base for every model the API exposes."""

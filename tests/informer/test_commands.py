@@ -1,0 +1,270 @@
+"""Identity management commands (§10): create_tenant, create_user, create_api_token, seed_demo, --help."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from informer.models import ApiToken, Team, Tenant, User, hash_token
+from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
+from tests.conftest import bearer_client
+from tests.factories import TeamFactory, TenantFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    """Run a command; return what it printed on stdout."""
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    models = [Tenant, User, Group, Team, ApiToken, Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+# --- create_tenant ------------------------------------------------------------------------------------
+
+
+def test_create_tenant():
+    # when
+    out = run(
+        "create_tenant", "acme", "--name", "Acme Corp", "--timezone", "Europe/London", "--max-concurrent-jobs", "5"
+    )
+
+    # then
+    tenant = Tenant.objects.get(slug="acme")
+    assert (tenant.name, tenant.timezone, tenant.max_concurrent_jobs) == ("Acme Corp", "Europe/London", 5)
+    assert "Created tenant 'acme'" in out
+
+
+def test_create_tenant_defaults():
+    run("create_tenant", "plain")
+
+    tenant = Tenant.objects.get(slug="plain")
+    assert (tenant.name, tenant.timezone, tenant.max_concurrent_jobs) == ("plain", "UTC", 10)
+
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        (["taken"], "taken"),
+        (["default"], "default"),
+        (["fresh", "--timezone", "Mars/Base"], "Mars/Base"),
+        (["fresh", "--max-concurrent-jobs", "0"], "maxConcurrentJobs"),
+    ],
+)
+def test_create_tenant_errors_change_nothing(args, word):
+    # given
+    TenantFactory(slug="taken")
+    before = counts()
+
+    # when
+    with pytest.raises(CommandError) as error:
+        run("create_tenant", *args)
+
+    # then
+    assert word in str(error.value)
+    assert error.value.returncode == 1
+    assert counts() == before
+    assert not Tenant.objects.filter(slug="fresh").exists()
+
+
+# --- create_user --------------------------------------------------------------------------------------
+
+
+def test_create_user_in_a_tenant_with_teams_and_staff():
+    # given
+    acme = TenantFactory(slug="acme")
+
+    # when
+    out = run("create_user", "bob", "--tenant", "acme", "--password", "a-long-password", "--staff", "--group", "ops",
+              "--group", "devs", "--email", "bob@acme.test")  # fmt: skip
+
+    # then
+    user = User.objects.get(username="bob")
+    assert user.tenant == acme
+    assert user.is_staff and not user.is_superuser
+    assert user.email == "bob@acme.test"
+    assert sorted(Team.objects.filter(user=user).values_list("name", "tenant__slug")) == [
+        ("devs", "acme"),
+        ("ops", "acme"),
+    ]
+    assert "Created user 'bob' in tenant 'acme'" in out
+    login = APIClient().post("/api/login", {"username": "bob", "password": "a-long-password"}, format="json")
+    assert login.status_code == 200
+    assert login.json()["tenantSlug"] == "acme"
+
+
+def test_create_user_joins_an_existing_team_of_its_tenant():
+    acme = TenantFactory(slug="acme")
+    team = TeamFactory(name="ops", tenant=acme)
+
+    run("create_user", "carol", "--tenant", "acme", "--group", "ops")
+
+    assert list(User.objects.get(username="carol").groups.values_list("pk", flat=True)) == [team.pk]
+    assert Team.objects.filter(name="ops").count() == 1
+
+
+def test_create_user_defaults_to_the_default_tenant_and_no_password():
+    run("create_user", "dave")
+
+    user = User.objects.get(username="dave")
+    assert user.tenant.slug == "default"
+    assert not user.has_usable_password()
+    assert not user.is_staff
+
+
+def test_create_superuser():
+    run("create_user", "root", "--superuser")
+
+    user = User.objects.get(username="root")
+    assert user.is_superuser and user.is_staff
+
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        (["erin", "--tenant", "nope"], "nope"),
+        (["taken", "--tenant", "acme"], "taken"),
+        (["erin", "--tenant", "acme", "--group", "beta-team"], "beta-team"),
+    ],
+)
+def test_create_user_errors_change_nothing(args, word):
+    # given
+    acme = TenantFactory(slug="acme")
+    UserFactory(username="taken", tenant=acme)
+    TeamFactory(name="beta-team", tenant=TenantFactory(slug="beta"))
+    before = counts()
+
+    # when
+    with pytest.raises(CommandError) as error:
+        run("create_user", *args)
+
+    # then
+    assert word in str(error.value)
+    assert counts() == before
+    assert not User.objects.filter(username="erin").exists()
+
+
+# --- create_api_token ---------------------------------------------------------------------------------
+
+
+def test_create_api_token_prints_a_secret_that_authenticates():
+    # given
+    UserFactory(username="bot", tenant=TenantFactory(slug="acme"))
+
+    # when
+    secret = run("create_api_token", "bot", "--name", "deploy").strip()
+
+    # then
+    token = ApiToken.objects.get()
+    assert secret.startswith("inf_")
+    assert token.key_hash == hash_token(secret)
+    assert token.name == "deploy"
+    assert token.expires_at is None
+    me = bearer_client(secret).get("/api/me")
+    assert me.status_code == 200
+    assert me.json()["username"] == "bot"
+
+
+def test_create_api_token_with_expiry(time_machine):
+    UserFactory(username="bot")
+    time_machine.move_to(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False)
+
+    run("create_api_token", "bot", "--expires-days", "3")
+
+    token = ApiToken.objects.get()
+    assert token.expires_at == datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def test_each_token_is_new():
+    UserFactory(username="bot")
+
+    secrets = {run("create_api_token", "bot").strip() for _ in range(3)}
+
+    assert len(secrets) == 3
+    assert ApiToken.objects.count() == 3
+
+
+@pytest.mark.parametrize(("args", "word"), [(["ghost"], "ghost"), (["bot", "--expires-days", "0"], "expiresDays")])
+def test_create_api_token_errors_change_nothing(args, word):
+    UserFactory(username="bot")
+    before = counts()
+
+    with pytest.raises(CommandError) as error:
+        run("create_api_token", *args)
+
+    assert word in str(error.value)
+    assert counts() == before
+
+
+# --- seed_demo ----------------------------------------------------------------------------------------
+
+
+def test_seed_demo_is_idempotent_and_its_login_works():
+    # when
+    first_out = run("seed_demo")
+    first = counts()
+    second_out = run("seed_demo")
+
+    # then
+    assert counts() == first
+    assert first["Job"] == 8
+    assert Tenant.objects.filter(slug__in=["default", "acme"]).count() == 2
+    assert "Demo data ready." in first_out and "Demo data ready." in second_out
+    assert "informer-demo" in first_out
+    login = APIClient().post("/api/login", {"username": "demo", "password": "informer-demo"}, format="json")
+    assert login.status_code == 200
+    client = APIClient()
+    client.post("/api/login", {"username": "viewer", "password": "informer-demo"}, format="json")
+    shared = client.get("/api/jobs").json()
+    assert shared["total"] == 1  # the first demo job, shared with the analysts team
+
+
+def test_seed_demo_keeps_tenants_apart():
+    run("seed_demo")
+
+    for username, slug in [("demo", "default"), ("acme", "acme")]:
+        client = APIClient()
+        client.post("/api/login", {"username": username, "password": "informer-demo"}, format="json")
+        jobs = client.get("/api/jobs?limit=100").json()["_embedded"]["inf:job"]
+        assert len(jobs) == 4
+        assert {item["naturalId"].split(":")[0] for item in jobs} == {slug}
+
+
+# --- --help -------------------------------------------------------------------------------------------
+
+COMMANDS = [
+    "create_tenant",
+    "create_user",
+    "create_api_token",
+    "seed_demo",
+    "scheduler",
+    "run_job",
+    "fire_times",
+    "prune_history",
+    "qcluster",
+]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help(name, capsys):
+    # when
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(name, "--help")
+
+    # then
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:")
+    assert name in out
+    assert "--help" in out

@@ -1,0 +1,300 @@
+"""Walks every URL pattern under /api/: nothing answers anonymous callers, nothing crosses tenants.
+
+Each path parameter is filled with a real object of tenant A. A user of tenant B must get a 404 for
+every method the route allows, an anonymous client a 401, and neither may change anything. A route
+with a parameter this file does not know fails the walk, so new routes have to be added here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from rest_framework.test import APIClient
+
+from jobs import services
+from jobs.action_services import attachment_upload
+from jobs.blueprints import BLUEPRINTS
+from jobs.draft_services import draft_edit
+from jobs.models import JobAction, JobAttachment
+from runs.models import Run, Worker
+from tests.conftest import client_for
+from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory, make_token
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+# Routes outside the walk, and why.
+SKIPPED = {
+    "api/schema": "the OpenAPI document: public on purpose, it holds no tenant data",
+    "api/docs": "the Swagger UI page for the schema: public on purpose, no data",
+    "api/login": "the way in: it must answer anonymous callers",
+    "api/logout": "ending a session is harmless and allowed without one",
+}
+
+# What each path parameter names. ``pk`` names the object of the collection it follows (jobs/<pk>,
+# tokens/<pk>...). A parameter or a ``pk`` collection missing here fails the walk.
+PARAMETERS: dict[str, str | dict[str, str]] = {
+    "pk": {
+        "jobs": "job",
+        "tokens": "token",
+        "history": "run",
+        "actions": "action",
+        "attachments": "attachment",
+        "job-workers": "worker",
+    },
+    "job_pk": "job",
+    "action_pk": "action",
+    "principal_id": "principal",
+    "driver_id": {
+        "job-drivers": "job driver",
+        "job-action-drivers": "action driver",
+        "job-attachment-drivers": "attachment driver",
+    },
+    "template_id": "template",
+}
+# Kinds of object that belong to no tenant (registered drivers, blueprints, cluster workers): tenant B
+# is no stranger to them, so the walk only asks that it cannot change anything through them.
+GLOBAL_KINDS = {"job driver", "action driver", "attachment driver", "template", "worker"}
+
+# Bodies that would be a valid write on the route if the caller were allowed; the rest get {}.
+BODIES: dict[str, dict[str, Any]] = {
+    "job-detail": {"description": "changed", "name": "Changed"},
+    "job-action-detail": {"name": "Changed"},
+    "job-action-list": {"type": "email", "name": "Sneaky", "data": {"to": "x@example.com"}},
+    "job-attachment-detail": {"name": "changed.csv"},
+    "job-share-detail": {"accessLevel": 3},
+    "token-list": {"name": "sneaky"},
+    "job-list": {"type": "email", "name": "Sneaky", "interval": "@daily"},
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # e.g. "api/jobs/<str:job_pk>/shares"
+    name: str
+    parameters: tuple[str, ...]
+    pattern: URLPattern
+
+    def __str__(self) -> str:
+        return self.route
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods the route's view answers (its viewset actions, or the handlers an APIView defines)."""
+        return _allowed_methods(self.pattern)
+
+
+def _piece(pattern: Any) -> str:
+    """One level of a route as written: ``jobs/<str:pk>``, or ``jobs/(?P<pk>[^/]+)`` without its anchors."""
+    return str(pattern.pattern).removeprefix("^").removesuffix("$")
+
+
+def _allowed_methods(pattern: URLPattern) -> tuple[str, ...]:
+    callback = pattern.callback
+    actions = getattr(callback, "actions", None)
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    assert view_class is not None, f"{pattern.name}: a function view; teach the walk how to find its methods"
+    if actions:
+        return tuple(method for method in METHODS if method in actions)
+    allowed = [name.lower() for name in view_class.http_method_names]
+    return tuple(method for method in METHODS if method in allowed and hasattr(view_class, method))
+
+
+def _walk(patterns: list[Any], prefix: str, parameters: tuple[str, ...]) -> Iterator[Route]:
+    for pattern in patterns:
+        route = prefix + _piece(pattern)
+        names = parameters + tuple(pattern.pattern.regex.groupindex)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, route, names)
+        elif isinstance(pattern, URLPattern):
+            yield Route(route, pattern.name or "", names, pattern)
+
+
+def api_routes() -> list[Route]:
+    """Every route under /api/ that the walk covers."""
+    routes = [route for route in _walk(get_resolver().url_patterns, "", ()) if route.route.startswith("api/")]
+    return [route for route in routes if route.route not in SKIPPED]
+
+
+ROUTES = api_routes()
+OBJECT_ROUTES = [route for route in ROUTES if route.parameters]
+COLLECTION_ROUTES = [route for route in ROUTES if not route.parameters]
+
+
+def parameter_kind(route: Route, name: str) -> str:
+    """The kind of object a path parameter of ``route`` names; fails for anything the walk does not know."""
+    kind = PARAMETERS.get(name)
+    assert kind is not None, f"{route}: unknown path parameter '{name}'; add it to PARAMETERS"
+    if isinstance(kind, dict):
+        before = re.split(rf"<(?:\w+:)?{name}>|\(\?P<{name}>", route.route)[0]
+        collection = before.rstrip("/").rsplit("/", 1)[-1]
+        assert collection in kind, f"{route}: no kind for '{name}' under '{collection}'; add it to PARAMETERS"
+        kind = kind[collection]
+    return kind
+
+
+def build_url(route: Route, kwargs: dict[str, str]) -> str:
+    """The path of ``route`` with its parameters filled in (converter and regex syntax alike)."""
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)", lambda m: kwargs[m[1] or m[2]], route.route)
+    assert resolve(path).url_name == route.name, path
+    return path
+
+
+def tenant_bound(route: Route) -> bool:
+    return any(parameter_kind(route, name) not in GLOBAL_KINDS for name in route.parameters)
+
+
+@dataclass
+class World:
+    """Tenant A's objects by kind, a tenant B user with look-alike objects, and the clients."""
+
+    objects: dict[str, str]
+    owner_a: APIClient
+    staff_a: APIClient
+    user_b: APIClient
+
+    def kwargs(self, route: Route) -> dict[str, str]:
+        return {name: self.objects[parameter_kind(route, name)] for name in route.parameters}
+
+    def url(self, route: Route) -> str:
+        return build_url(route, self.kwargs(route))
+
+
+@pytest.fixture
+def world(tenant, settings, tmp_path) -> World:
+    settings.MEDIA_ROOT = tmp_path
+    # Tenant A: an owner with a job (shared with a colleague and a team), a run of it and a token.
+    owner = UserFactory(username="owner-a", tenant=tenant)
+    colleague = UserFactory(username="colleague-a", tenant=tenant)
+    team = TeamFactory(name="team-a", tenant=tenant)
+    job = JobFactory(owner=owner, name="Nightly", slug="nightly")
+    services.share_set(job=job, principal=colleague, level=1)
+    services.share_set(job=job, principal=team, level=2)
+    token, _ = make_token(owner, secret="inf_tenant-a")
+    action = JobAction.objects.create(job=job, type="email", name="Notify", data={"to": "ops@example.com"})
+    attachment = JobAttachment.objects.create(action=action, type="file", name="report.csv")
+    attachment_upload(
+        attachment=attachment, stream=io.BytesIO(b"a,b\n1,2\n"), filename="report.csv", content_type="text/csv"
+    )
+    draft_edit(job=job)
+    run = Run.objects.create(job=job, tenant=tenant, owner_id=owner.pk, trigger="manual")
+    worker = Worker.objects.create(name="worker-1", host="host-a", pid=1234)
+    staff = UserFactory(username="staff-a", tenant=tenant, is_staff=True, is_superuser=True)
+
+    # Tenant B: a superficially similar world, and its owner is the one knocking on A's doors.
+    beta = TenantFactory(slug="beta")
+    intruder = UserFactory(username="owner-b", tenant=beta)
+    other = JobFactory(owner=intruder, name="Nightly", slug="nightly")
+    Run.objects.create(job=other, tenant=beta, owner_id=intruder.pk, trigger="manual")
+    make_token(intruder, secret="inf_tenant-b")
+
+    objects = {
+        "job": str(job.pk),
+        "token": str(token.pk),
+        "run": str(run.pk),
+        "action": str(action.pk),
+        "attachment": str(attachment.pk),
+        "principal": f"user:{colleague.pk}",
+        "job driver": "email",
+        "action driver": "webhook",
+        "attachment driver": "file",
+        "template": next(iter(BLUEPRINTS)),
+        "worker": str(worker.pk),
+    }
+    return World(objects=objects, owner_a=client_for(owner), staff_a=client_for(staff), user_b=client_for(intruder))
+
+
+def test_the_walk_finds_the_known_routes():
+    found = {route.name for route in ROUTES}
+
+    assert {"job-list", "job-detail", "job-share-list", "job-share-detail", "token-list", "token-detail"} <= found
+    assert {"jobs-list", "principal-list", "me"} <= found
+    assert not {route.route for route in ROUTES} & set(SKIPPED)
+    assert all(route.name for route in ROUTES), "every API route needs a name for reverse()"
+    assert all(route.methods for route in ROUTES)
+
+
+def test_every_path_parameter_is_known(world):
+    for route in OBJECT_ROUTES:
+        world.url(route)  # fails on a parameter or a collection the walk does not know
+
+
+def _request(client: APIClient, method: str, url: str, route: Route) -> Any:
+    if method in {"post", "put", "patch"}:
+        return getattr(client, method)(url, BODIES.get(route.name, {}), format="json")
+    return getattr(client, method)(url)
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_object_routes_are_404_across_tenants_and_401_anonymous(world, db_state, route):
+    # given
+    url = world.url(route)
+    bound = tenant_bound(route)
+    before = db_state()
+
+    for method in route.methods:
+        # when
+        anonymous = _request(APIClient(), method, url, route)
+        intruder = _request(world.user_b, method, url, route)
+
+        # then
+        assert anonymous.status_code == 401, (method, url, anonymous.content)
+        assert anonymous.json()["statusCode"] == 401
+        if bound:
+            assert intruder.status_code == 404, (method, url, intruder.content)
+            assert set(intruder.json()) == {"statusCode", "error", "message", "details"}
+        else:
+            assert intruder.status_code < 500, (method, url)
+        assert db_state() == before, (method, url)
+
+    # and the objects are real: tenant A's owner (or staff, for cluster-wide objects) reaches them
+    if "get" in route.methods:
+        insider = world.owner_a if bound else world.staff_a
+        assert insider.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("route", COLLECTION_ROUTES, ids=str)
+def test_collection_routes_are_401_anonymous(world, db_state, route):
+    # given
+    url = build_url(route, {})
+    before = db_state()
+
+    for method in route.methods:
+        # when
+        response = _request(APIClient(), method, url, route)
+
+        # then
+        assert response.status_code == 401, (method, url, response.content)
+        assert response.json()["statusCode"] == 401
+        assert db_state() == before, (method, url)
+
+
+def test_natural_ids_do_not_cross_tenants_either(world, db_state):
+    # given: both tenants have "nightly"; B names A's by natural id wherever a route takes a job
+    before = db_state()
+    routes = [
+        route for route in OBJECT_ROUTES if any(parameter_kind(route, name) == "job" for name in route.parameters)
+    ]
+
+    for route in routes:
+        kwargs = world.kwargs(route)
+        for name in route.parameters:
+            if parameter_kind(route, name) == "job":
+                kwargs[name] = "alpha:nightly"
+        url = build_url(route, kwargs)
+        for method in route.methods:
+            # when
+            response = _request(world.user_b, method, url, route)
+
+            # then
+            assert response.status_code == 404, (method, url)
+        # while tenant A's owner reaches the same URL
+        if "get" in route.methods:
+            assert world.owner_a.get(url).status_code == 200, url
+    assert len(routes) >= 10
+    assert db_state() == before
