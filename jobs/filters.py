@@ -11,7 +11,10 @@ from jobs.models import Job, JobTag
 class JobFilter(django_filters.FilterSet):
     """``?enabled=&type=&ownerId=&tag=`` (``tag`` may repeat: a job must carry every one)."""
 
-    enabled = django_filters.BooleanFilter()
+    # Strict: "?enabled=maybe" is a 400, not a silently ignored filter.
+    enabled = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
     type = django_filters.CharFilter()
     ownerId = django_filters.NumberFilter(field_name="owner_id")
     tag = django_filters.CharFilter(method="filter_tag")

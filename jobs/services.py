@@ -52,6 +52,14 @@ def _set_tags(job: Job, tags: Iterable[str]) -> None:
     JobTag.objects.bulk_create([JobTag(job=job, name=name) for name in wanted if name not in existing])
 
 
+def _raise_slug_conflict(error: IntegrityError, slug: str) -> None:
+    """A lost race on the slug is a 409; any other integrity error is a bug and stays one."""
+    text = str(error)
+    if "job_unique_slug" in text or "jobs_job.slug" in text:
+        raise Conflict(f"A job with slug '{slug}' already exists.", field="slug") from None
+    raise error
+
+
 def job_refresh_next_run(job: Job) -> None:
     """Recompute ``next_run_at`` from the schedule as it stands now and save it."""
     job.next_run_at = timing.job_next_run_at(job)
@@ -82,8 +90,8 @@ def job_create(*, user: User, fields: dict[str, Any], tags: Iterable[str] | None
     try:
         with transaction.atomic():
             job.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(f"A job with slug '{job.slug}' already exists.", field="slug") from None
+    except IntegrityError as error:
+        _raise_slug_conflict(error, job.slug)
     _set_tags(job, tags or [])
     job_grant(job, user, ACCESS_LEVELS[3])
     return job
@@ -105,8 +113,8 @@ def job_update(*, job: Job, fields: dict[str, Any], tags: Iterable[str] | None =
     try:
         with transaction.atomic():
             job.save()
-    except IntegrityError:
-        raise Conflict(f"A job with slug '{job.slug}' already exists.", field="slug") from None
+    except IntegrityError as error:
+        _raise_slug_conflict(error, job.slug)
     if tags is not None:
         _set_tags(job, tags)
     return job

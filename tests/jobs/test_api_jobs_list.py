@@ -369,3 +369,12 @@ def test_superuser_lists_every_tenant(tenant, owner):
 
     # then
     assert names(body) == ["A", "B"]
+
+
+@pytest.mark.parametrize("value", ["maybe", "1", "yes", "TRUE"])
+def test_enabled_filter_rejects_anything_but_true_or_false(roles, value):
+    # when
+    response = roles.clients["owner"].get(f"/api/jobs?enabled={value}")
+    # then
+    assert response.status_code == 400
+    assert "enabled" in response.json()["details"]
