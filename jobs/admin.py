@@ -103,6 +103,8 @@ class JobAdmin(GuardedModelAdmin):
                     "end_on",
                     "dst_policy",
                     "enabled",
+                    # A read-only field shows only if a fieldset names it.
+                    "upcoming_fire_times",
                 ]
             },
         ),

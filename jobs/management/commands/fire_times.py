@@ -32,9 +32,12 @@ class Command(BaseCommand):
             raise CommandError("--count must be between 1 and 1000.")
         try:
             after = datetime.fromisoformat(options["after"]) if options["after"] else timezone.now()
+        except ValueError:
+            raise CommandError(f"--after: '{options['after']}' is not an ISO 8601 datetime.") from None
+        try:
             dst_policy = json.loads(options["dst_policy"]) if options["dst_policy"] else None
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        except ValueError:
+            raise CommandError(f"--dst-policy: '{options['dst_policy']}' is not valid JSON.") from None
         if after.tzinfo is None:
             raise CommandError("--after needs an offset, e.g. 2026-03-08T00:00:00Z.")
         zone = options["timezone"]
@@ -43,8 +46,8 @@ class Command(BaseCommand):
                 interval=options["interval"] or None,
                 interval_type=options["interval_type"],
                 timezone=zone,
-                start_on=timing.parse_bound(_bound(options["start_on"], zone)),
-                end_on=timing.parse_bound(_bound(options["end_on"], zone)),
+                start_on=timing.parse_bound(_bound(options["start_on"], zone, "--start-on")),
+                end_on=timing.parse_bound(_bound(options["end_on"], zone, "--end-on")),
                 dst_policy=dst_policy,
                 anchor=timezone.now(),
             )
@@ -62,11 +65,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{number:>4}  {local:<32} {utc:<21} {note}".rstrip())
 
 
-def _bound(value: str, zone: str) -> str:
+def _bound(value: str, zone: str, option: str) -> str:
     """A --start-on/--end-on value parsed exactly as the API parses startOn/endOn."""
     if not value:
         return ""
     try:
         return resolve_naive_bound(ScheduleBoundField().to_internal_value(value), zone)
     except ValidationError as error:
-        raise CommandError(f"Bad date '{value}': {error.detail[0]}") from None
+        raise CommandError(f"{option}: {error.detail[0]}") from None
