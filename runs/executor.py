@@ -25,7 +25,7 @@ from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
 from runs import services
 from runs.models import Run, RunStatus, Worker
-from runs.workers import current_worker
+from runs.workers import WorkerShutdown, current_worker, interruptible
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +206,10 @@ def execute_run(run_id: str) -> str:
     lease = Lease(execution, worker)
     lease.start()
     status, error = RunStatus.SUCCEEDED, ""
+    shutdown: WorkerShutdown | None = None
     try:
-        _execute_steps(run, execution)
+        with interruptible():
+            _execute_steps(run, execution)
         if execution.failed:
             status, error = RunStatus.FAILED, "; ".join(execution.errors)
     except RunStopped:
@@ -218,11 +220,15 @@ def execute_run(run_id: str) -> str:
     except Exception as failure:  # the run's error boundary
         logger.exception("Run %s failed", run.pk)
         status, error = RunStatus.FAILED, f"{type(failure).__name__}: {failure}"
+    except WorkerShutdown as stop:
+        status, error, shutdown = RunStatus.FAILED, "The worker was stopped (SIGTERM) during the run.", stop
     finally:
         lease.done.set()
         lease.join(timeout=5)
     if status:
         execution.finish(status, error)
+    if shutdown is not None:
+        raise shutdown  # the process was asked to stop: do so once the run is recorded
     final = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
     return str(final)
 

@@ -26,11 +26,10 @@ def history_prune(
     if keep > 0:
         crowded = finished.values("job_id").annotate(total=Count("pk")).filter(total__gt=keep)
         for row in crowded:
-            newest = finished.filter(job_id=row["job_id"]).order_by("-created_at").values_list("pk", flat=True)
-            boundary = list(newest[keep : keep + 1])
-            if boundary:
-                oldest_kept = Run.objects.get(pk=boundary[0]).created_at
-                deleted += finished.filter(job_id=row["job_id"], created_at__lte=oldest_kept).delete()[0]
+            runs = finished.filter(job_id=row["job_id"])
+            # By id, not by a cut-off time: one scheduler tick records several runs at the same instant.
+            kept = list(runs.order_by("-created_at", "-pk").values_list("pk", flat=True)[:keep])
+            deleted += runs.exclude(pk__in=kept).delete()[0]
             if on_job:
                 on_job()
     return deleted

@@ -115,6 +115,32 @@ def plan_job(job: Job, now: datetime, active: list[str], grace: timedelta) -> Pl
     return Plan(records=records, next_run_at=next_run_at)
 
 
+def _claim(plans: list[tuple[Job, Plan]]) -> set[object]:
+    """Advance each job's ``next_run_at``; returns the ids of the jobs this process won.
+
+    The claim: only the process that still sees the ``next_run_at`` it read may fire a job. Jobs that
+    move from the same ``next_run_at`` to the same next one (a burst of jobs sharing a schedule) are
+    claimed with one UPDATE; if it does not win them all, it is undone and they are claimed one by one.
+    """
+    groups: dict[tuple[datetime | None, datetime | None], list[Job]] = {}
+    for job, plan in plans:
+        groups.setdefault((job.next_run_at, plan.next_run_at), []).append(job)
+    won: set[object] = set()
+    for (current, following), members in groups.items():
+        if len(members) > 1:
+            ids = [job.pk for job in members]
+            savepoint = transaction.savepoint()
+            if Job.objects.filter(pk__in=ids, next_run_at=current).update(next_run_at=following) == len(ids):
+                transaction.savepoint_commit(savepoint)
+                won.update(ids)
+                continue
+            transaction.savepoint_rollback(savepoint)
+        for job in members:
+            if Job.objects.filter(pk=job.pk, next_run_at=current).update(next_run_at=following):
+                won.add(job.pk)
+    return won
+
+
 def fire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> TickResult:
     """Record every due occurrence of every due job, in batches, and enqueue the runs after commit."""
     now = now or timezone.now()
@@ -137,12 +163,11 @@ def fire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Ti
                 "job_id", "status"
             ):
                 active[job_id].append(status)
+            plans = [(job, plan_job(job, now, active[job.pk], grace)) for job in jobs]
+            won = _claim(plans)
             records: list[Run] = []
-            for job in jobs:
-                plan = plan_job(job, now, active[job.pk], grace)
-                # The claim: only the process that still sees the next_run_at it read may fire it.
-                won = Job.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(next_run_at=plan.next_run_at)
-                if not won:
+            for job, plan in plans:
+                if job.pk not in won:
                     continue
                 result.claimed += 1
                 records.extend(plan.records)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict
@@ -32,12 +33,25 @@ def run_enqueue(run_ids: list[uuid.UUID]) -> None:
     """Hand runs to django-q2 and note when; call it after the transaction that made them commits."""
     if not run_ids:
         return
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
     from django_q.tasks import async_task
 
+    # One broker for the whole batch (django-q2 otherwise builds one per task: a new Redis connection
+    # pool each time). With the ORM broker, one transaction for the batch: outside a transaction the
+    # broker closes and reopens the database connection for every task (DB_CONN_MAX_AGE=0).
+    broker = get_broker()
+    batch = transaction.atomic(using=Conf.ORM) if Conf.ORM and not Conf.SYNC else nullcontext()
     now = timezone.now()
-    Run.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).update(enqueued_at=now)
-    for run_id in run_ids:
-        async_task("runs.tasks.execute_run", str(run_id), task_name=f"run-{run_id}", q_options={"ack_failure": True})
+    with batch:
+        Run.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).update(enqueued_at=now)
+        for run_id in run_ids:
+            async_task(
+                "runs.tasks.execute_run",
+                str(run_id),
+                task_name=f"run-{run_id}",
+                q_options={"ack_failure": True, "broker": broker},
+            )
 
 
 def enqueue_on_commit(run_ids: list[uuid.UUID]) -> None:
@@ -76,13 +90,18 @@ def _lock_claims() -> None:
 
 def _wait_reason(run: Run, job: Job, now: datetime) -> str | None:
     """Why ``run`` may not start yet, or None when it may."""
-    running = Run.objects.filter(status=RunStatus.RUNNING)
-    if running.count() >= settings.INFORMER_MAX_CONCURRENT_RUNS:
+    # One query for the three counts (the running runs are at most INFORMER_MAX_CONCURRENT_RUNS).
+    running = Run.objects.filter(status=RunStatus.RUNNING).aggregate(
+        cluster=Count("pk"),
+        tenant=Count("pk", filter=Q(tenant_id=run.tenant_id)),
+        job=Count("pk", filter=Q(job_id=job.pk)),
+    )
+    if running["cluster"] >= settings.INFORMER_MAX_CONCURRENT_RUNS:
         return "cluster limit"
-    if running.filter(tenant_id=run.tenant_id).count() >= job.tenant.max_concurrent_jobs:
+    if running["tenant"] >= job.tenant.max_concurrent_jobs:
         return "tenant limit"
     # Only "allow" lets runs of one job overlap; otherwise a run waits for the one going.
-    if job.overlap_policy != OverlapPolicy.ALLOW and running.filter(job_id=job.pk).exists():
+    if job.overlap_policy != OverlapPolicy.ALLOW and running["job"]:
         return "previous run still going"
     return None
 
@@ -116,8 +135,8 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
         if not won:
             return None
         Job.objects.filter(pk=run.job_id).update(locked_at=now)
-    run.refresh_from_db()
-    return run
+    # Read back after the commit, with the job the executor needs (one query, not two).
+    return Run.objects.select_related("job", "job__tenant").get(pk=run.pk)
 
 
 def run_heartbeat(*, run_id: uuid.UUID, token: uuid.UUID) -> bool:
@@ -185,11 +204,12 @@ def run_finish(
 
 def _after_final(run: Run, now: datetime, *, retry: bool = True) -> None:
     """Bookkeeping once a run reached a final status: the job's last-run fields, a retry, waiters."""
-    job_runs_active = Run.objects.filter(job_id=run.job_id, status=RunStatus.RUNNING).exists()
+    # locked_at stays while another run of the job is still going (decided in the same statement).
+    job_runs_active = Exists(Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING))
     Job.objects.filter(pk=run.job_id).update(
         last_run_at=run.started_at or now,
         last_success=run.status == RunStatus.SUCCEEDED,
-        locked_at=F("locked_at") if job_runs_active else None,
+        locked_at=Case(When(job_runs_active, then=F("locked_at")), default=Value(None)),
     )
     if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
         run_retry(run=run, now=now)
@@ -290,16 +310,23 @@ def _force_final(run: Run, status: str, error: str, now: datetime) -> bool:
 def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Enqueue queued runs that are due and not enqueued (or lost by the broker); returns how many."""
     now = now or timezone.now()
-    free = settings.INFORMER_MAX_CONCURRENT_RUNS - Run.objects.filter(status=RunStatus.RUNNING).count()
-    if free <= 0:
+    most = min(limit, settings.INFORMER_MAX_CONCURRENT_RUNS)
+    if most <= 0:
         return 0
-    waiting = (
+    # What waits first (usually nothing: then the count of running runs is not needed), then as many
+    # of them as there are free slots.
+    waiting = list(
         Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REDELIVER_AFTER))
         .order_by("not_before", "created_at")
-        .values_list("pk", flat=True)[: min(limit, free)]
+        .values_list("pk", flat=True)[:most]
     )
-    ids = list(waiting)
+    if not waiting:
+        return 0
+    free = settings.INFORMER_MAX_CONCURRENT_RUNS - Run.objects.filter(status=RunStatus.RUNNING).count()
+    if free <= 0:
+        return 0
+    ids = waiting[: min(limit, free)]
     run_enqueue(ids)
     return len(ids)
 

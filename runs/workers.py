@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
@@ -59,6 +62,34 @@ def _heartbeat(worker_id: object) -> None:
             connection.close()
 
 
+class WorkerShutdown(SystemExit):
+    """The worker process was told to stop (SIGTERM) while it executed a run."""
+
+
+_executing = threading.Event()
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """While inside, a SIGTERM interrupts the run's steps with WorkerShutdown instead of killing the process."""
+    _executing.set()
+    try:
+        yield
+    finally:
+        _executing.clear()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # django-q2 workers inherit "die at once" from their sentinel. When the whole process group gets
+    # SIGTERM (systemd's default, a container stop) that left the run "running" until the reaper gave
+    # up on it; interrupting the run instead lets the executor record it failed, and retry it, now.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    if _executing.is_set():
+        _executing.clear()
+        raise WorkerShutdown(128 + signum)
+    os.kill(os.getpid(), signal.SIGTERM)  # idle: stop as before
+
+
 try:
     from django_q.signals import post_spawn
 
@@ -66,8 +97,11 @@ try:
     def _on_spawn(sender: object, proc_name: str, **kwargs: object) -> None:
         """A django-q2 worker process started: register it at once, so idle workers are listed too."""
         try:
-            current_worker()
+            worker = current_worker()
         except Exception:
             logger.exception("Could not register worker %s", proc_name)
+            return
+        if worker is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
 except ImportError:  # pragma: no cover - django-q2 is a dependency
     pass
