@@ -85,12 +85,15 @@ def draft_edit(*, job: Job) -> tuple[Job, bool]:
 def draft_commit(*, job: Job) -> Job:
     """Copy the draft onto its original (which keeps its id, owner, shares and history) and delete it."""
     original = job.permission_target
+    # The original's row first, then look for the draft: a second commit waits here and then finds
+    # no draft (409) instead of one deleted under it.
+    _lock(original)
+    original.refresh_from_db()
     draft = Job.objects.filter(editing_of=original).first()
     if draft is None:
         raise Conflict(f"Job '{original.name}' has no draft to commit.", field="id")
-    _lock(original, draft)
+    _lock(draft)
     draft.refresh_from_db()
-    original.refresh_from_db()
     if draft.slug != original.slug and (
         Job.objects.committed().filter(tenant_id=original.tenant_id, slug=draft.slug).exclude(pk=original.pk).exists()
     ):

@@ -53,6 +53,17 @@ class JobLookupMixin:
         self.check_object_permissions(request, job)  # type: ignore[attr-defined]
         return job
 
+    def lock_for_write(self, job: Job) -> Job:
+        """Lock the job's row for the request's transaction and read it afresh; 404 once it is gone.
+
+        A commit deletes its draft: an edit that read the draft before must not write after (``save()``
+        would bring the row back to life, and the draft's actions now belong to the original).
+        """
+        locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+        if locked is None:
+            raise Http404
+        return locked
+
 
 @extend_schema_view(
     list=extend_schema(summary="List jobs", parameters=[OpenApiParameter("tag", str, many=True)]),
@@ -145,7 +156,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     @transaction.atomic
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Informer clients send partial bodies on PUT: both verbs merge.
-        job = self.get_object()
+        job = self.lock_for_write(self.get_object())
         serializer = self.get_serializer(job, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
@@ -155,7 +166,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
     @transaction.atomic
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        job = self.get_object()
+        job = self.lock_for_write(self.get_object())
         if job.is_draft:
             draft_services.draft_discard(draft=job)
         else:

@@ -57,6 +57,11 @@ class NestedJobMixin(JobLookupMixin):
             self._job = self.get_job(self.kwargs["job_pk"])
         return self._job
 
+    def locked_job(self) -> Job:
+        """The job, its row locked before anything under it is read for a write (see ``lock_for_write``)."""
+        self._job = self.lock_for_write(self.job())
+        return self._job
+
     def envelope(self, rel: str, items: list[dict[str, Any]]) -> Response:
         return Response(
             {
@@ -122,7 +127,7 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        job = self.job()
+        job = self.locked_job()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         action = action_services.action_create(job=job, fields=dict(body.validated_data))
@@ -130,6 +135,7 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
 
     @transaction.atomic
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.locked_job()
         action = self.get_object()
         body = self.get_serializer(action, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -140,6 +146,7 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
 
     @transaction.atomic
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.locked_job()
         action_services.action_delete(action=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -220,6 +227,7 @@ class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.Gener
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.locked_job()
         action = self.job_action()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -229,6 +237,7 @@ class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.Gener
 
     @transaction.atomic
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.locked_job()
         attachment = self.get_object()
         body = self.get_serializer(attachment, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -239,6 +248,7 @@ class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.Gener
 
     @transaction.atomic
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.locked_job()
         action_services.attachment_delete(attachment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -295,6 +305,7 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
             raise PayloadTooLarge(f"The file is larger than the {limit}-byte limit.", field="file")
+        self.locked_job()
         attachment = self.attachment()
         if attachment.type != "file":
             raise DomainError(

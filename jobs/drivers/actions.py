@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_entities
 from typing import Any
 
 from django.conf import settings
@@ -153,7 +154,8 @@ class EmailAction(ActionDriver):
         rendered = cls._render(context, action)
         files = _materialize(context, action)
         html = rendered["format"] == "html"
-        text_body = strip_tags(rendered["body"]) if html else rendered["body"]
+        # The text alternative is read as text: tags dropped and entities (&lt; &amp;) turned back into characters.
+        text_body = html_entities.unescape(strip_tags(rendered["body"])) if html else rendered["body"]
         message = EmailMultiAlternatives(
             subject=rendered["subject"],
             body=rendering.email_layout(body=text_body, html=False, context=context),
