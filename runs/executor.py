@@ -125,18 +125,19 @@ class Execution:
             result = work()
             status = "warning" if result.warning else "success"
             message = result.message
-            step_data = result.data
+            step_data, extra = result.data, result.entry
         except StepFailed as failure:
-            status, message, step_data = "error", failure.message, failure.data
+            status, message, step_data, extra = "error", failure.message, failure.data, failure.entry
             failure_permanent = failure.permanent
         except RunStopped:
             raise
         except Exception as error:  # the error boundary: whatever a step raises becomes its error
             logger.exception("Step %s of run %s failed", key, self.run_id)
-            status, message, step_data = "error", f"{type(error).__name__}: {error}", {}
+            status, message, step_data, extra = "error", f"{type(error).__name__}: {error}", {}, {}
         if self.stop.is_set():
             raise RunStopped()
         with self.lock:
+            entry.update(extra)
             entry.update(status=status, message=message, endedAt=iso(timezone.now()))
             if step_data:
                 self.data[key] = step_data

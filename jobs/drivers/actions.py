@@ -23,6 +23,7 @@ _ADDRESSES = {
 }
 _HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 EXCERPT_BYTES = 2048
+ENTRY_EXCERPT_CHARS = 500
 RESPONSE_KEEP_BYTES = 64 * 1024
 
 
@@ -139,7 +140,9 @@ class EmailAction(ActionDriver):
         attachments = []
         for attachment in action.get("attachments", []):
             entry = {"name": attachment["name"], "type": attachment["type"], "size": attachment.get("size")}
-            if attachment["type"] != "file":
+            if attachment["type"] == "file" and not attachment.get("file"):
+                entry["error"] = "No file uploaded yet; a run would fail on it."
+            elif attachment["type"] != "file":
                 try:
                     made = attachment_driver(attachment["type"]).materialize(context, attachment)
                     entry["size"] = len(made.content)
@@ -271,10 +274,18 @@ class WebhookAction(ActionDriver):
                 f"{request['method']} {request['url']} answered {response.status}; expected "
                 f"{'a 2xx status' if expected == list(range(200, 300)) else ', '.join(map(str, expected))}.",
                 data={"response": kept},
+                entry={"response": _entry_response(kept)},
             )
         return StepResult(
-            message=f"{request['method']} {request['url']} answered {response.status}.", data={"response": kept}
+            message=f"{request['method']} {request['url']} answered {response.status}.",
+            data={"response": kept},
+            entry={"response": _entry_response(kept)},
         )
+
+
+def _entry_response(kept: dict[str, Any]) -> dict[str, Any]:
+    """What the progress entry shows of a response: its status and a short excerpt."""
+    return {"status": kept["status"], "excerpt": kept["excerpt"][:ENTRY_EXCERPT_CHARS]}
 
 
 class DatasetAction(ActionDriver):

@@ -39,20 +39,30 @@ class StepFailed(Exception):
     ``permanent`` says whether trying again could help (a bad URL will not; a timeout might).
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, data: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        data: dict[str, Any] | None = None,
+        entry: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.data = data or {}
+        self.entry = entry or {}
 
 
 @dataclass
 class StepResult:
-    """What a step reports: ``success`` or ``warning``, a message, and results kept on the run."""
+    """What a step reports: ``success`` or ``warning``, a message, results kept in the run's ``data``
+    (under the step's key) and small extra fields for its progress entry (``entry``)."""
 
     message: str = ""
     warning: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    entry: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -108,7 +108,12 @@ def test_an_email_preview_renders_recipients_subject_body_and_lists_attachments(
                     "size": None,
                     "error": "The 'dataset' attachment type is not available yet on this installation.",
                 },
-                {"name": "later.bin", "type": "file", "size": None},
+                {
+                    "name": "later.bin",
+                    "type": "file",
+                    "size": None,
+                    "error": "No file uploaded yet; a run would fail on it.",
+                },
             ],
         },
     }

@@ -343,6 +343,8 @@ def test_an_unexpected_status_fails_the_step_and_keeps_the_excerpt(
     assert str(status) in step["message"]
     kept = run.data[step["key"]]["response"]
     assert (kept["status"], kept["excerpt"], kept["truncated"]) == (status, answer.decode(), False)
+    # The progress entry itself carries the status and a short excerpt, for a client polling the run.
+    assert step["response"] == {"status": status, "excerpt": answer.decode()[:500]}
     assert (run.status, run.error) == (RunStatus.FAILED, f"Ping: {step['message']}")
 
 
@@ -357,6 +359,7 @@ def test_a_long_answer_is_kept_as_a_capped_excerpt(job, endpoint):
     # then
     kept = run.data[f"action:{action.pk}"]["response"]
     assert (kept["excerpt"], kept["truncated"]) == ("e" * 2048, True)
+    assert entry(run, action)["response"] == {"status": 500, "excerpt": "e" * 500}
 
 
 @pytest.mark.parametrize(("status", "attempts"), [(503, 2), (200, 1)])
