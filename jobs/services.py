@@ -8,13 +8,15 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from informer.api.exceptions import Conflict, DomainError, NotFound
 from informer.models import Team, User
 from jobs import timing
-from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
+from jobs.action_services import delete_files_on_commit
+from jobs.models import Job, JobAttachment, JobGroupObjectPermission, JobTag, JobUserObjectPermission
 
 SCHEDULE_FIELDS = frozenset({"interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy", "enabled"})
 ACCESS_LEVELS: dict[int, tuple[str, ...]] = {
@@ -122,8 +124,14 @@ def job_update(*, job: Job, fields: dict[str, Any], tags: Iterable[str] | None =
 
 @transaction.atomic
 def job_delete(*, job: Job) -> None:
-    """Delete a job with its draft, tags, shares and history."""
+    """Delete a job with its draft, actions, attachment files, tags, shares and history."""
+    paths = list(
+        JobAttachment.objects.filter(Q(action__job=job) | Q(action__job__editing_of=job))
+        .exclude(file="")
+        .values_list("file", flat=True)
+    )
     job.delete()
+    delete_files_on_commit(paths)
 
 
 # --- Shares -------------------------------------------------------------------------------------
