@@ -7,12 +7,13 @@ from typing import Any
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.db.models import QuerySet
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,16 +51,33 @@ class MeSerializer(ApiModelSerializer):
 
 
 class LoginView(APIView):
-    """``POST /api/login``: start a session with a username and password."""
+    """``GET /api/login`` gives a CSRF token; ``POST /api/login`` starts a session with it.
+
+    The POST is CSRF-checked like Django's own login form, so that no other site can log a visitor's
+    browser into an account of the attacker's choosing. Scripts use bearer tokens instead.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(summary="Log in (session cookie)", request=LoginSerializer, responses=MeSerializer)
+    @extend_schema(
+        summary="A CSRF token for the login (also set as the csrftoken cookie)",
+        responses=inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}),
+    )
+    @method_decorator(ensure_csrf_cookie)
+    def get(self, request: Request) -> Response:
+        return Response({"csrfToken": get_token(request._request)})
+
+    @extend_schema(
+        summary="Log in (session cookie; send the X-CSRFToken header)", request=LoginSerializer, responses=MeSerializer
+    )
     @method_decorator(ensure_csrf_cookie)
     def post(self, request: Request) -> Response:
+        reason = CsrfViewMiddleware(lambda _: None).process_view(request._request, None, (), {})
+        if reason is not None:
+            raise PermissionDenied("CSRF check failed: GET /api/login first and send its token as X-CSRFToken.")
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(

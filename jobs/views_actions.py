@@ -81,11 +81,6 @@ class NestedJobMixin(JobLookupMixin):
     update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
     partial_update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
     destroy=extend_schema(summary="Delete an action"),
-    preview=extend_schema(
-        summary="Render the action as it would run now, delivering nothing",
-        request=PreviewSerializer,
-        responses=OpenApiResponse(description="Email: recipients, subject, body, attachments; webhook: request."),
-    ),
 )
 class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
     """``/api/jobs/{id}/actions[/{jobActionId}]`` and ``…/_preview``."""
@@ -150,6 +145,12 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
         action_services.action_delete(action=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        summary="Render the action as it would run now, delivering nothing",
+        operation_id="jobs_actions_preview",
+        request=PreviewSerializer,
+        responses=OpenApiResponse(description="Email: recipients, subject, body, attachments; webhook: request."),
+    )
     def preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.job()
         action = self.get_object()
@@ -264,11 +265,6 @@ class RawBodyParser(FileUploadParser):
 
 @extend_schema_view(
     retrieve=extend_schema(summary="Download the file of a `file` attachment", responses={200: bytes}),
-    upload=extend_schema(
-        summary="Upload the file of a `file` attachment (raw body or multipart field `file`)",
-        request={"application/octet-stream": bytes, "multipart/form-data": {"type": "object"}},
-        responses=JobAttachmentSerializer,
-    ),
 )
 class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
     """``…/attachments/{attachmentId}/action-attachment-file-contents``: streamed download, size-capped upload."""
@@ -298,6 +294,12 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
             content_type=attachment.content_type or "application/octet-stream",
         )
 
+    @extend_schema(
+        summary="Upload the file of a `file` attachment (raw body or multipart field `file`)",
+        operation_id="jobs_actions_attachments_file_upload",
+        request={"application/octet-stream": bytes, "multipart/form-data": {"type": "object"}},
+        responses=JobAttachmentSerializer,
+    )
     @transaction.atomic
     def upload(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self.job()  # permission first: a caller who may not edit learns nothing about sizes

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,13 +18,6 @@ from jobs.serializers import JobSerializer
 from jobs.views import JobLookupMixin, job_response
 
 
-@extend_schema_view(
-    edit=extend_schema(
-        summary="Get or create the job's draft", request=None, responses={200: JobSerializer, 201: JobSerializer}
-    ),
-    draft=extend_schema(summary="The job's draft", responses=JobSerializer),
-    commit=extend_schema(summary="Commit the draft onto the job", request=None, responses=JobSerializer),
-)
 class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
     """``POST /api/jobs/{id}/_edit``, ``GET /api/jobs/{id}/draft``, ``POST /api/jobs/{id}/_commit``."""
 
@@ -43,6 +36,12 @@ class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
             context["default_timezone"] = self.request.user.tenant.timezone
         return context
 
+    @extend_schema(
+        summary="Get or create the job's draft",
+        operation_id="jobs_draft_edit",
+        request=None,
+        responses={200: JobSerializer, 201: JobSerializer},
+    )
     @transaction.atomic
     def edit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         draft, created = draft_services.draft_edit(job=self.get_job(kwargs["pk"]))
@@ -51,6 +50,7 @@ class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
         location = request.build_absolute_uri(JobSerializer().self_path(draft))
         return job_response(self, draft, status.HTTP_201_CREATED, {"Location": location})
 
+    @extend_schema(summary="The job's draft", operation_id="jobs_draft_retrieve", responses=JobSerializer)
     def draft(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.get_job(kwargs["pk"]).permission_target
         draft = Job.objects.filter(editing_of=job).first()
@@ -58,6 +58,9 @@ class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
             raise Http404
         return job_response(self, draft)
 
+    @extend_schema(
+        summary="Commit the draft onto the job", operation_id="jobs_draft_commit", request=None, responses=JobSerializer
+    )
     @transaction.atomic
     def commit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         original = draft_services.draft_commit(job=self.get_job(kwargs["pk"]))

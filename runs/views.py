@@ -29,6 +29,7 @@ class RunnableJobViewSet(JobViewSet):
 
     @extend_schema(
         summary="Run a job now",
+        operation_id="jobs_run",
         request=RunNowSerializer,
         responses={202: RunSerializer},
     )
@@ -58,7 +59,12 @@ class RunFilter(django_filters.FilterSet):
     list=extend_schema(summary="Run history of a job"),
     retrieve=extend_schema(summary="One run"),
     destroy=extend_schema(summary="Delete one run from the history"),
-    clear=extend_schema(summary="Clear a job's history (finished runs)", request=None, responses={204: None}),
+    clear=extend_schema(
+        summary="Clear a job's history (finished runs)",
+        operation_id="jobs_history_clear",
+        request=None,
+        responses={204: None},
+    ),
     cancel=extend_schema(summary="Cancel a queued or running run", request=None, responses=RunSerializer),
 )
 class JobHistoryViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

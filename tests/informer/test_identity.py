@@ -334,8 +334,9 @@ def test_login_body_errors_name_the_field(owner, body, field):
 def test_session_writes_need_the_csrf_token(owner, db_state):
     # given
     client = APIClient(enforce_csrf_checks=True)
-    login = client.post("/api/login", {"username": "owner", "password": PASSWORD}, format="json")
-    csrf = login.cookies["csrftoken"].value
+    first = client.get("/api/login").json()["csrfToken"]
+    client.post("/api/login", {"username": "owner", "password": PASSWORD}, format="json", HTTP_X_CSRFTOKEN=first)
+    csrf = client.cookies["csrftoken"].value  # rotated by the login
     body = {"type": "email", "name": "Via session", "interval": "@daily"}
     before = db_state()
 
