@@ -1,0 +1,342 @@
+"""The executor (§6): idempotent claims, progress, the error boundary, retries, leases, timeouts, cancel."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from jobs.drivers.base import StepFailed, StepResult
+from jobs.models import Job
+from runs import services, workers
+from runs.executor import execute_run
+from runs.models import Run, RunStatus, Trigger
+from tests.factories import JobFactory
+from tests.runs.conftest import T0, in_thread, iso, row, rows, running_run, sleeper
+
+
+def run_now(job: Job, **params: Any) -> Run:
+    """A manual run, recorded but not handed to django-q2."""
+    return services.run_create_manual(job=job, params=params, enqueue=False)
+
+
+def test_a_second_execution_of_the_same_run_does_nothing(db):
+    # given
+    run = run_now(JobFactory())
+    assert execute_run(str(run.pk)) == RunStatus.SUCCEEDED
+    before = row(run)
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    assert outcome == "not claimed"
+    assert row(run) == before
+
+
+def test_a_run_records_its_progress_and_result(db, time_machine):
+    # given
+    time_machine.move_to(T0, tick=False)
+    job = JobFactory(name="Report")
+    run = run_now(job, region="eu")
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert outcome == RunStatus.SUCCEEDED
+    assert run.progress == [
+        {
+            "key": "type",
+            "name": "Email",
+            "status": "success",
+            "message": "Nothing to do before the actions.",
+            "startedAt": iso(T0),
+            "endedAt": iso(T0),
+        }
+    ]
+    assert (run.status, run.success, run.error, run.warnings) == (RunStatus.SUCCEEDED, True, "", False)
+    assert (run.started_at, run.ended_at, run.heartbeat_at) == (T0, T0, T0)
+    assert (run.lease_token, run.worker_id, run.params) == (None, None, {"region": "eu"})
+    assert run.definition["name"] == "Report"
+    job.refresh_from_db()
+    assert (job.last_run_at, job.last_success, job.locked_at) == (T0, True, None)
+
+
+def test_progress_is_visible_while_the_run_goes(db, email_step):
+    # given
+    seen: list[Any] = []
+
+    def work(context):
+        stored = Run.objects.get(pk=context.run_id)
+        seen.append((stored.status, stored.progress))
+        return StepResult(message="done", warning=True)
+
+    email_step(work)
+    run = run_now(JobFactory())
+
+    # when
+    execute_run(str(run.pk))
+
+    # then
+    [(status, progress)] = seen
+    assert status == RunStatus.RUNNING
+    assert [(entry["key"], entry["status"], entry["endedAt"]) for entry in progress] == [("type", "running", None)]
+    run.refresh_from_db()
+    assert (run.status, run.warnings, run.progress[0]["status"]) == (RunStatus.SUCCEEDED, True, "warning")
+
+
+def test_an_exception_in_a_driver_becomes_the_runs_error(db, email_step):
+    # given
+    def explode(context):
+        raise RuntimeError("boom")
+
+    email_step(explode)
+    run = run_now(JobFactory(max_attempts=1))
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert outcome == RunStatus.FAILED
+    assert (run.status, run.success, run.error) == (RunStatus.FAILED, False, "Email: RuntimeError: boom")
+    assert [(entry["status"], entry["message"]) for entry in run.progress] == [("error", "RuntimeError: boom")]
+    assert run.lease_token is None
+
+
+@pytest.mark.parametrize(
+    ("job_type", "name", "data"),
+    [
+        ("dataset-refresh", "Dataset refresh", {"datasetId": str(uuid.UUID(int=1))}),
+        ("library-sync", "Library sync", {"libraryId": str(uuid.UUID(int=2))}),
+        ("index-files", "Index files", {"libraryId": str(uuid.UUID(int=3))}),
+        ("snapshot-cleanup", "Snapshot cleanup", {"datasetId": str(uuid.UUID(int=4)), "keepCount": 3}),
+    ],
+)
+def test_unavailable_job_types_fail_permanently(db, job_type, name, data):
+    # given
+    run = run_now(JobFactory(type=job_type, data=data, max_attempts=3))
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert outcome == RunStatus.FAILED
+    assert run.error == f"{name}: The '{job_type}' job type is not available yet on this installation."
+    assert Run.objects.count() == 1  # a permanent failure is not retried
+
+
+def test_an_unknown_job_type_fails_permanently(db):
+    # given
+    run = run_now(JobFactory(type="fax", max_attempts=3))
+
+    # when
+    execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "Unknown job type 'fax'.")
+    assert Run.objects.count() == 1
+
+
+def test_a_transient_failure_is_retried_with_backoff(db, email_step, time_machine):
+    # given
+    time_machine.move_to(T0, tick=False)
+
+    def busy(context):
+        raise StepFailed("The mail server is busy.")
+
+    email_step(busy)
+    job = JobFactory(max_attempts=3)
+    first = run_now(job, batch=7)
+
+    # when
+    execute_run(str(first.pk))
+    second = Run.objects.get(retry_of=first)
+    dispatched_early = services.runs_dispatch(now=T0 + timedelta(seconds=9))
+    time_machine.move_to(T0 + timedelta(seconds=10), tick=False)
+    dispatched_on_time = services.runs_dispatch()
+    third = Run.objects.get(retry_of=second)
+    time_machine.move_to(T0 + timedelta(seconds=30), tick=False)
+    dispatched_last = services.runs_dispatch()
+
+    # then
+    assert (dispatched_early, dispatched_on_time, dispatched_last) == (0, 1, 1)
+    attempts = Run.objects.order_by("attempt").values_list("attempt", "trigger", "status", "not_before", "params")
+    assert list(attempts) == [
+        (1, Trigger.MANUAL, RunStatus.FAILED, T0, {"batch": 7}),
+        (2, Trigger.RETRY, RunStatus.FAILED, T0 + timedelta(seconds=10), {"batch": 7}),
+        (3, Trigger.RETRY, RunStatus.FAILED, T0 + timedelta(seconds=30), {"batch": 7}),
+    ]
+    assert third.retry_of_id == second.pk
+    assert Run.objects.get(pk=third.pk).error == "Email: The mail server is busy."
+
+
+# --------------------------------------------------------------------------------------------- leases
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_age", "reaped"),
+    [(59, False), (60, False), (61, True), (None, True)],
+    ids=["fresh", "at the limit", "stale", "never heartbeated"],
+)
+def test_the_reaper_fails_runs_whose_worker_stopped(db, settings, heartbeat_age, reaped):
+    # given
+    settings.INFORMER_WORKER_TIMEOUT = 60
+    job = JobFactory(max_attempts=2)
+    heartbeat = None if heartbeat_age is None else T0 - timedelta(seconds=heartbeat_age)
+    run = running_run(job, since=T0 - timedelta(seconds=61), heartbeat_at=heartbeat)
+
+    # when
+    result = services.runs_reap(now=T0)
+
+    # then
+    run.refresh_from_db()
+    if not reaped:
+        assert (result, run.status) == ([], RunStatus.RUNNING)
+        return
+    assert result == [run.pk]
+    assert (run.status, run.success, run.ended_at, run.lease_token) == (RunStatus.FAILED, False, T0, None)
+    assert run.error == "The worker stopped responding: no heartbeat for 61 s (worker lost or hung)."
+    retry = Run.objects.get(retry_of=run)
+    assert (retry.attempt, retry.trigger, retry.status) == (2, Trigger.RETRY, RunStatus.QUEUED)
+
+
+def test_a_reaped_worker_that_wakes_up_changes_nothing(db, settings):
+    # given
+    settings.INFORMER_WORKER_TIMEOUT = 60
+    job = JobFactory()
+    stale = running_run(job, since=T0 - timedelta(seconds=120), heartbeat_at=T0 - timedelta(seconds=90))
+    silent = running_run(job, since=T0 - timedelta(seconds=120), heartbeat_at=None)
+    services.runs_reap(now=T0)
+    before = rows()
+
+    # when
+    writes = [
+        call(run_id=run.pk, token=run.lease_token, **extra)
+        for run in (stale, silent)
+        for call, extra in [
+            (services.run_heartbeat, {}),
+            (services.run_write_progress, {"progress": [{"key": "late"}], "data": {"x": 1}, "warnings": True}),
+            (
+                services.run_finish,
+                {"status": RunStatus.SUCCEEDED, "progress": [{"key": "late"}], "data": {"x": 1}, "warnings": True},
+            ),
+        ]
+    ]
+
+    # then
+    assert writes == [False] * 6
+    assert rows() == before
+    assert set(Run.objects.filter(retry_of__isnull=True).values_list("status", flat=True)) == {RunStatus.FAILED}
+
+
+def test_the_reaper_times_out_a_run_past_its_jobs_timeout(db, settings):
+    # given: the worker still heartbeats, but the step never yields to the executor's own check
+    settings.INFORMER_HEARTBEAT_SECONDS = 10
+    job = JobFactory(timeout_seconds=60)
+    run = running_run(job, since=T0 - timedelta(seconds=71), heartbeat_at=T0)
+
+    # when
+    services.runs_reap(now=T0)
+
+    # then
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.TIMED_OUT, "The run exceeded the job's timeout of 60 s.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_longer_than_its_timeout_ends_timed_out(settings, email_step):
+    # given
+    settings.INFORMER_HEARTBEAT_SECONDS = 0.2
+    email_step(sleeper(3))
+    run = run_now(JobFactory(timeout_seconds=1))
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    message = "The run exceeded the job's timeout of 1 s."
+    assert outcome == RunStatus.TIMED_OUT
+    assert (run.status, run.success, run.error) == (RunStatus.TIMED_OUT, False, message)
+    assert [(entry["status"], entry["message"]) for entry in run.progress] == [("error", message)]
+    assert 1 <= (run.ended_at - run.started_at).total_seconds() < 2.5
+
+
+# --------------------------------------------------------------------------------------------- cancel
+
+
+def test_cancelling_a_queued_run_ends_it_at_once(db, time_machine):
+    # given
+    time_machine.move_to(T0, tick=False)
+    run = run_now(JobFactory(max_attempts=3))
+
+    # when
+    services.run_cancel(run=run)
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert outcome == "not claimed"
+    assert (run.status, run.success, run.error, run.ended_at) == (RunStatus.CANCELLED, False, "Cancelled.", T0)
+    assert Run.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_running_run_stops_it(settings, email_step):
+    # given
+    settings.INFORMER_HEARTBEAT_SECONDS = 0.2
+    started = threading.Event()
+    email_step(sleeper(10, started=started, stoppable=True))
+    run = run_now(JobFactory(max_attempts=3))
+    outcome: list[str] = []
+    worker = in_thread(lambda: outcome.append(execute_run(str(run.pk))))
+    assert started.wait(5)
+
+    # when
+    requested = services.run_cancel(run=Run.objects.get(pk=run.pk))
+    worker.join(10)
+
+    # then
+    assert (requested.status, requested.cancel_requested) == (RunStatus.RUNNING, True)
+    run.refresh_from_db()
+    assert outcome == [RunStatus.CANCELLED]
+    assert (run.status, run.success, run.error) == (RunStatus.CANCELLED, False, "Cancelled.")
+    assert [(entry["status"], entry["message"]) for entry in run.progress] == [("error", "Cancelled.")]
+    assert Run.objects.count() == 1  # a cancelled run is not retried
+
+
+# ------------------------------------------------------------------------------------------ shutdown
+
+
+@pytest.mark.usefixtures("keep_signal_handlers")
+def test_a_worker_told_to_stop_records_its_run_failed_and_retried(db, email_step):
+    # given: SIGTERM reaches the worker process while a step runs (its handler raises in the step)
+    def interrupted(context):
+        workers._on_sigterm(signal.SIGTERM, None)
+        raise AssertionError("not reached")
+
+    email_step(interrupted)
+    run = run_now(JobFactory(max_attempts=2))
+
+    # when
+    with pytest.raises(workers.WorkerShutdown) as stop:
+        execute_run(str(run.pk))
+
+    # then: the run is recorded before the process goes
+    run.refresh_from_db()
+    message = "The worker was stopped (SIGTERM) during the run."
+    assert stop.value.code == 128 + signal.SIGTERM
+    assert (run.status, run.error, run.lease_token) == (RunStatus.FAILED, message, None)
+    assert [(entry["status"], entry["message"]) for entry in run.progress] == [("error", message)]
+    retry = Run.objects.get(retry_of=run)
+    assert (retry.attempt, retry.trigger, retry.status) == (2, Trigger.RETRY, RunStatus.QUEUED)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # a second SIGTERM ends the process at once
