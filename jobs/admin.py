@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from guardian.admin import GuardedModelAdmin
 
-from jobs import schedule, timing
+from informer.api.exceptions import DomainError
+from jobs import previews, schedule, timing
 from jobs.models import Job, JobAction, JobAttachment, JobTag
 
 
@@ -229,26 +230,13 @@ class JobActionAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest, action_id: Any) -> HttpResponse:
         """Render the action as a run would now; nothing is sent."""
-        from jobs.drivers.base import RunContext, StepFailed
-        from jobs.drivers.registry import action_driver
-        from jobs.selectors import action_definition
-
         action = self.get_queryset(request).select_related("job", "job__tenant").filter(pk=action_id).first()
         if action is None or not self.has_view_or_change_permission(request, action):
             raise Http404
-        job = action.job
-        context = RunContext(
-            run_id="",
-            job={"id": str(job.pk), "name": job.name, "type": job.type, "naturalId": job.natural_id, "data": job.data},
-            params={},
-            results={},
-            run={"id": None, "trigger": "preview"},
-            preview=True,
-        )
         try:
-            rendered: dict[str, Any] | None = action_driver(action.type).preview(context, action_definition(action))
+            rendered: dict[str, Any] | None = previews.action_preview(action=action)
             error = ""
-        except StepFailed as failure:
+        except DomainError as failure:
             rendered, error = None, failure.message
         return TemplateResponse(
             request,

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission, object_codenames
 from informer.models import Team, User
 from jobs import action_services, blueprints, draft_services, selectors, services
@@ -256,16 +257,7 @@ class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericVie
         self.kwargs["job_pk"] = job.pk
         items = [self._item(job, principal, level) for principal, level in services.share_list(job=job)]
         data = ShareSerializer(items, many=True, context=self.get_serializer_context()).data
-        url = request.build_absolute_uri()
-        return Response(
-            {
-                "_links": {"self": {"href": url}},
-                "_embedded": {self.hal_rel: data},
-                "start": 0,
-                "count": len(data),
-                "total": len(data),
-            }
-        )
+        return Response(hal_collection(request, self.hal_rel, data))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self._job()

@@ -18,12 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from informer.api.exceptions import DomainError
+from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission
-from jobs import action_services
-from jobs.drivers.base import RunContext, StepFailed
-from jobs.drivers.registry import action_driver
+from jobs import action_services, previews
 from jobs.models import Job, JobAction, JobAttachment
-from jobs.selectors import action_definition
 from jobs.serializers_actions import JobActionSerializer, JobAttachmentSerializer, PreviewSerializer
 from jobs.views import JobLookupMixin
 
@@ -63,15 +61,7 @@ class NestedJobMixin(JobLookupMixin):
         return self._job
 
     def envelope(self, rel: str, items: list[dict[str, Any]]) -> Response:
-        return Response(
-            {
-                "_links": {"self": {"href": self.request.build_absolute_uri()}},
-                "_embedded": {rel: items},
-                "start": 0,
-                "count": len(items),
-                "total": len(items),
-            }
-        )
+        return Response(hal_collection(self.request, rel, items))
 
 
 @extend_schema_view(
@@ -152,30 +142,12 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
         responses=OpenApiResponse(description="Email: recipients, subject, body, attachments; webhook: request."),
     )
     def preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        job = self.job()
         action = self.get_object()
         body = PreviewSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        definition = action_definition(action)
-        driver = action_driver(action.type)
-        if "data" in body.validated_data:
-            data = {**action.data, **body.validated_data["data"]}
-            errors = driver.errors(data)
-            if errors:
-                raise ValidationError({"data": errors})
-            definition["data"] = data
-        context = RunContext(
-            run_id="",
-            job={"id": str(job.pk), "name": job.name, "type": job.type, "naturalId": job.natural_id, "data": job.data},
-            params=body.validated_data.get("params") or {},
-            results={},
-            run={"id": None, "trigger": "preview"},
-            preview=True,
+        rendered = previews.action_preview(
+            action=action, data=body.validated_data.get("data"), params=body.validated_data.get("params")
         )
-        try:
-            rendered = driver.preview(context, definition)
-        except StepFailed as failure:
-            raise DomainError(failure.message, field="data") from None
         return Response({"type": action.type, "preview": rendered})
 
 

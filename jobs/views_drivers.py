@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from informer.api.pagination import hal_collection
 from jobs.blueprints import BLUEPRINTS, blueprint
 from jobs.drivers.base import Driver
 from jobs.drivers.registry import (
@@ -50,15 +51,7 @@ class JobDriverList(APIView):
     @extend_schema(summary="Job types", responses=DriverSerializer(many=True))
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-driver-detail") for driver in job_drivers()]
-        return Response(
-            {
-                "_links": {"self": {"href": request.build_absolute_uri()}},
-                "_embedded": {self.rel: items},
-                "start": 0,
-                "count": len(items),
-                "total": len(items),
-            }
-        )
+        return Response(hal_collection(request, self.rel, items))
 
 
 class JobDriverDetail(APIView):
@@ -77,7 +70,7 @@ class ActionDriverList(APIView):
     @extend_schema(summary="Action types", responses=DriverSerializer(many=True))
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-action-driver-detail") for driver in action_drivers()]
-        return Response(_envelope(request, "inf:job-action-driver", items))
+        return Response(hal_collection(request, "inf:job-action-driver", items))
 
 
 class ActionDriverDetail(APIView):
@@ -96,7 +89,7 @@ class AttachmentDriverList(APIView):
     @extend_schema(summary="Attachment types", responses=DriverSerializer(many=True))
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-attachment-driver-detail") for driver in attachment_drivers()]
-        return Response(_envelope(request, "inf:job-attachment-driver", items))
+        return Response(hal_collection(request, "inf:job-attachment-driver", items))
 
 
 class AttachmentDriverDetail(APIView):
@@ -131,7 +124,7 @@ class JobTemplateList(APIView):
     @extend_schema(summary="Job templates", responses=JobTemplateSerializer(many=True))
     def get(self, request: Request) -> Response:
         items = [template_item(request, key, value) for key, value in BLUEPRINTS.items()]
-        return Response(_envelope(request, "inf:job-template", items))
+        return Response(hal_collection(request, "inf:job-template", items))
 
 
 class JobTemplateDetail(APIView):
@@ -143,13 +136,3 @@ class JobTemplateDetail(APIView):
         if template is None:
             raise Http404
         return Response(template_item(request, template_id, template))
-
-
-def _envelope(request: Request, rel: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "_links": {"self": {"href": request.build_absolute_uri()}},
-        "_embedded": {rel: items},
-        "start": 0,
-        "count": len(items),
-        "total": len(items),
-    }

@@ -28,6 +28,17 @@ def parse_int_param(request: Request, name: str, default: int, *, minimum: int, 
     return value
 
 
+def hal_collection(request: Request, rel: str, items: list[Any]) -> dict[str, Any]:
+    """The collection envelope for a list served whole (drivers, shares, a job's actions)."""
+    return {
+        "_links": {"self": {"href": request.build_absolute_uri()}},
+        "_embedded": {rel: items},
+        "start": 0,
+        "count": len(items),
+        "total": len(items),
+    }
+
+
 class HalPagination(BasePagination):
     """``{"_links": {...}, "_embedded": {"inf:<rel>": [...]}, "start", "count", "total"}``."""
 

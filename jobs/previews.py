@@ -1,0 +1,41 @@
+"""Render an action as a run would render it now, delivering nothing (API and admin alike)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from informer.api.exceptions import DomainError
+from jobs.drivers.base import RunContext, StepFailed
+from jobs.drivers.registry import action_driver
+from jobs.models import JobAction
+from jobs.selectors import action_definition, job_definition
+
+
+def action_preview(
+    *, action: JobAction, data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``action`` would deliver now; ``data`` overrides its own keys, ``params`` stand in for a run's.
+
+    A bad override is a 400 naming ``data``; a render failure (a template error, an invalid rendered
+    address) is a 400 with the driver's message.
+    """
+    driver = action_driver(action.type)
+    definition = action_definition(action)
+    if data is not None:
+        merged = {**action.data, **data}
+        errors = driver.errors(merged)
+        if errors:
+            raise DomainError(errors[0], details={"data": errors})
+        definition["data"] = merged
+    context = RunContext(
+        run_id="",
+        job=job_definition(action.job),
+        params=params or {},
+        results={},
+        run={"id": None, "trigger": "preview"},
+        preview=True,
+    )
+    try:
+        return driver.preview(context, definition)
+    except StepFailed as failure:
+        raise DomainError(failure.message, field="data") from None
