@@ -114,8 +114,10 @@ class RunAdmin(admin.ModelAdmin):
                 for entry in run.progress
             ),
         )
-        head = "<tr><th>Status</th><th>Step</th><th>Message</th><th>Started</th><th>Ended</th></tr>"
-        return format_html("<table>{}{}</table>", format_html(head), rows)
+        return format_html(
+            "<table><tr><th>Status</th><th>Step</th><th>Message</th><th>Started</th><th>Ended</th></tr>{}</table>",
+            rows,
+        )
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
