@@ -43,12 +43,32 @@ class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
 
 
+# Fixed names for the statuses the API answers with: Python's own phrases change between versions
+# (413 became "Content Too Large" in 3.13), and clients match on this field.
+ERROR_NAMES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
 def error_body(status_code: int, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """The error shape as a dict."""
-    try:
-        phrase = HTTPStatus(status_code).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = ERROR_NAMES.get(status_code)
+    if phrase is None:
+        try:
+            phrase = HTTPStatus(status_code).phrase
+        except ValueError:
+            phrase = "Error"
     return {"statusCode": status_code, "error": phrase, "message": message, "details": details or {}}
 
 
