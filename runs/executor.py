@@ -30,6 +30,9 @@ from runs.workers import WorkerShutdown, current_worker, interruptible
 logger = logging.getLogger(__name__)
 
 
+PROGRESS_FLUSH_SECONDS = 0.5
+
+
 class RunStopped(Exception):
     """The run must stop now (cancelled, timed out or its lease was lost)."""
 
@@ -55,16 +58,36 @@ class Execution:
     lock: threading.Lock = field(default_factory=threading.Lock)
     ended: bool = False
     permanent: bool = False
+    run: Run | None = None
+    # Progress is written at most every PROGRESS_FLUSH_SECONDS from the steps; what is newer waits
+    # for the lease thread (which flushes it within a second) or for the final write. A run of quick
+    # steps thus costs two writes (claim and finish), not two per step.
+    dirty: bool = False
+    last_flush: float = field(default_factory=time.monotonic)
+    flush_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
         with self.lock:
             return [dict(entry) for entry in self.progress], dict(self.data), self.warnings
 
     def save_progress(self) -> None:
-        progress, data, warnings = self.snapshot()
-        if not services.run_write_progress(
-            run_id=self.run_id, token=self.token, progress=progress, data=data, warnings=warnings
-        ):
+        """Note new progress; write it now if the last write is old enough."""
+        self.dirty = True
+        if time.monotonic() - self.last_flush >= PROGRESS_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending progress (fenced by the lease token); a lost lease stops the run."""
+        with self.flush_lock:
+            if not self.dirty or self.ended:
+                return
+            self.dirty = False
+            self.last_flush = time.monotonic()
+            progress, data, warnings = self.snapshot()
+            written = services.run_write_progress(
+                run_id=self.run_id, token=self.token, progress=progress, data=data, warnings=warnings
+            )
+        if not written:
             self.stop.set()
             raise RunStopped("The run's lease was lost.")
 
@@ -78,17 +101,19 @@ class Execution:
             for entry in self.progress:
                 if entry["status"] == "running":
                     entry.update(status="error", endedAt=now, message=error or "Interrupted.")
-        progress, data, warnings = self.snapshot()
-        return services.run_finish(
-            run_id=self.run_id,
-            token=self.token,
-            status=status,
-            error=error,
-            progress=progress,
-            data=data,
-            warnings=warnings,
-            retry=not self.permanent,
-        )
+        with self.flush_lock:
+            progress, data, warnings = self.snapshot()
+            return services.run_finish(
+                run_id=self.run_id,
+                token=self.token,
+                status=status,
+                error=error,
+                progress=progress,
+                data=data,
+                warnings=warnings,
+                retry=not self.permanent,
+                run=self.run,
+            )
 
     def skip_step(self, key: str, name: str, message: str, *, action_id: str | None = None) -> None:
         """Record a step that did not run, with the reason."""
@@ -106,19 +131,25 @@ class Execution:
         """Run one step with its progress entry; a failure is recorded and does not stop later steps."""
         if self.stop.is_set():
             raise RunStopped()
-        entry: dict[str, Any] = {
-            "key": key,
-            "name": name,
-            "status": "running",
-            "message": "",
-            "startedAt": iso(timezone.now()),
-            "endedAt": None,
-        }
-        if action_id is not None:
-            entry["actionId"] = action_id
         with self.lock:
-            self.progress.append(entry)
-        self.save_progress()
+            # The claim already wrote the first step's entry; any other step starts a new one.
+            started = next((e for e in self.progress if e["key"] == key and e["status"] == "running"), None)
+        if started is not None:
+            entry = started
+        else:
+            entry = {
+                "key": key,
+                "name": name,
+                "status": "running",
+                "message": "",
+                "startedAt": iso(timezone.now()),
+                "endedAt": None,
+            }
+            if action_id is not None:
+                entry["actionId"] = action_id
+            with self.lock:
+                self.progress.append(entry)
+            self.save_progress()
         result: StepResult | None = None
         failure_permanent = False
         try:
@@ -179,6 +210,12 @@ class Lease(threading.Thread):
                     execution.stop.set()
                     execution.finish(RunStatus.CANCELLED, "Cancelled.")
                     return
+                if execution.dirty:
+                    try:
+                        execution.flush()
+                    except RunStopped:
+                        return
+                    last_beat = time.monotonic()  # a progress write renews the lease too
                 if time.monotonic() - last_beat >= interval:
                     last_beat = time.monotonic()
                     if not services.run_heartbeat(run_id=execution.run_id, token=execution.token):
@@ -203,7 +240,7 @@ def execute_run(run_id: str) -> str:
     run = services.run_claim(run_id=run_id, worker=worker)
     if run is None:
         return "not claimed"
-    execution = Execution(run_id=run.pk, token=run.lease_token, timeout_seconds=run.job.timeout_seconds)
+    execution = Execution(run_id=run.pk, token=run.lease_token, timeout_seconds=run.job.timeout_seconds, run=run)
     lease = Lease(execution, worker)
     lease.start()
     status, error = RunStatus.SUCCEEDED, ""
@@ -226,10 +263,11 @@ def execute_run(run_id: str) -> str:
     finally:
         lease.done.set()
         lease.join(timeout=5)
-    if status:
-        execution.finish(status, error)
+    finished = bool(status) and execution.finish(status, error)
     if shutdown is not None:
         raise shutdown  # the process was asked to stop: do so once the run is recorded
+    if finished:
+        return str(status)
     final = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
     return str(final)
 

@@ -14,6 +14,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict
+from jobs.drivers.registry import UnknownDriver, job_driver
 from jobs.models import Job, OverlapPolicy
 from jobs.selectors import job_definition
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger, Worker
@@ -123,20 +124,35 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
             Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None)
             logger.info("Run %s waits: %s", run.pk, reason)
             return None
-        token = uuid.uuid4()
-        won = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            definition=job_definition(run.job),
-            status=RunStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            lease_token=token,
-            worker=worker,
-        )
-        if not won:
+        definition = job_definition(run.job)
+        claimed = {
+            "definition": definition,
+            # The first step's entry goes in with the claim, so a client sees the run start at once
+            # without a write of its own.
+            "progress": [first_step_entry(definition, now)],
+            "status": RunStatus.RUNNING,
+            "started_at": now,
+            "heartbeat_at": now,
+            "lease_token": uuid.uuid4(),
+            "worker": worker,
+        }
+        if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**claimed):
             return None
         Job.objects.filter(pk=run.job_id).update(locked_at=now)
-    # Read back after the commit, with the job the executor needs (one query, not two).
-    return Run.objects.select_related("job", "job__tenant").get(pk=run.pk)
+    # The row now holds exactly what was written: no need to read it back.
+    for name, value in claimed.items():
+        setattr(run, name, value)
+    return run
+
+
+def first_step_entry(definition: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The progress entry of the job type's step, as it starts."""
+    try:
+        name = job_driver(definition["type"]).name
+    except UnknownDriver:
+        name = definition["type"]
+    stamp = now.isoformat().replace("+00:00", "Z")
+    return {"key": "type", "name": name, "status": "running", "message": "", "startedAt": stamp, "endedAt": None}
 
 
 def run_heartbeat(*, run_id: uuid.UUID, token: uuid.UUID) -> bool:
@@ -177,11 +193,13 @@ def run_finish(
     data: dict[str, Any],
     warnings: bool,
     retry: bool = True,
+    run: Run | None = None,
 ) -> bool:
     """Close a running run with a final status; returns False when the lease was lost (fenced out).
 
     A failed or timed-out run is retried while attempts remain, unless ``retry`` is False (a
-    permanent failure, such as a refused URL, would fail the same way again).
+    permanent failure, such as a refused URL, would fail the same way again). ``run``, when the
+    caller holds it (with its job), spares reading it again.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -197,7 +215,16 @@ def run_finish(
         )
         if not done:
             return False
-        run = Run.objects.select_related("job").get(pk=run_id)
+        if run is None or run.pk != run_id:
+            run = Run.objects.select_related("job").get(pk=run_id)
+        else:
+            run.status, run.success, run.error, run.ended_at, run.lease_token = (
+                status,
+                status == RunStatus.SUCCEEDED,
+                error,
+                now,
+                None,
+            )
         _after_final(run, now, retry=retry)
     return True
 
