@@ -342,12 +342,14 @@ def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
         return 0
     # What waits first (usually nothing: then the count of running runs is not needed), then as many
     # of them as there are free slots.
-    waiting = list(
-        Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REDELIVER_AFTER))
-        .order_by("not_before", "created_at")
-        .values_list("pk", flat=True)[:most]
-    )
+    due = Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now).order_by("not_before", "created_at")
+    waiting = list(due.filter(enqueued_at__isnull=True).values_list("pk", flat=True)[:most])
+    if not waiting:
+        # Runs enqueued long ago but still queued while the broker holds nothing were lost on the
+        # way (a crash between commit and enqueue, a flushed broker): send them again. While the
+        # broker still holds work they are only behind it, and sending them again would pile up.
+        stale = list(due.filter(enqueued_at__lt=now - REDELIVER_AFTER).values_list("pk", flat=True)[:most])
+        waiting = stale if stale and _broker_idle() else []
     if not waiting:
         return 0
     free = settings.INFORMER_MAX_CONCURRENT_RUNS - Run.objects.filter(status=RunStatus.RUNNING).count()
@@ -356,6 +358,20 @@ def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
     ids = waiting[: min(limit, free)]
     run_enqueue(ids)
     return len(ids)
+
+
+def _broker_idle() -> bool:
+    """Whether django-q2's broker holds no task at all (in sync mode there is no broker)."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return True
+    try:
+        return get_broker().queue_size() == 0
+    except Exception:  # a broker that cannot answer is not known to be idle
+        logger.exception("Could not read the broker's queue size")
+        return False
 
 
 def worker_register(*, name: str, host: str, pid: int, cluster: str, concurrency: int) -> Worker:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import connection
 
 from runs import retention, scheduler
 
@@ -40,7 +40,6 @@ class Command(BaseCommand):
         last_prune = 0.0
         self.stdout.write(f"Scheduler started; passes at least every {cap:g} s.")
         while not stopping.is_set():
-            close_old_connections()
             try:
                 result = scheduler.tick()
                 if result.claimed or result.reaped or result.dispatched:
@@ -57,8 +56,10 @@ class Command(BaseCommand):
                     last_prune = time.monotonic()
                     retention.history_prune()
             except Exception:
-                # One bad pass must not kill the scheduler; the next pass retries.
+                # One bad pass must not kill the scheduler; the next pass retries on a new connection
+                # (the connection is otherwise kept: reconnecting every second is wasted work).
                 logger.exception("Scheduler pass failed")
+                connection.close()
             if options["once"]:
                 break
             stopping.wait(scheduler.seconds_until_next_due(cap=cap) or 0.01)

@@ -1,0 +1,57 @@
+"""The dispatcher: never-enqueued runs go at once; runs the broker lost go again only when it is idle."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from runs import services
+from runs.models import Run, RunStatus, Trigger
+from tests.factories import JobFactory
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls: list[list] = []
+    monkeypatch.setattr(services, "run_enqueue", lambda ids: calls.append(list(ids)))
+    return calls
+
+
+def queued(job, *, enqueued_ago: float | None) -> Run:
+    enqueued = None if enqueued_ago is None else timezone.now() - timedelta(seconds=enqueued_ago)
+    return Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, enqueued_at=enqueued)
+
+
+@pytest.mark.django_db
+def test_a_run_never_enqueued_is_sent(sent):
+    run = queued(JobFactory(), enqueued_ago=None)
+
+    assert services.runs_dispatch() == 1
+    assert sent == [[run.pk]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("broker_idle", "expected"), [(True, 1), (False, 0)])
+def test_a_run_enqueued_long_ago_is_sent_again_only_when_the_broker_is_idle(sent, monkeypatch, broker_idle, expected):
+    # given
+    monkeypatch.setattr(services, "_broker_idle", lambda: broker_idle)
+    run = queued(JobFactory(), enqueued_ago=services.REDELIVER_AFTER.total_seconds() + 5)
+
+    # when
+    count = services.runs_dispatch()
+
+    # then
+    assert count == expected
+    assert sent == ([[run.pk]] if expected else [])
+    assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_a_recently_enqueued_run_is_not_sent_again(sent, monkeypatch):
+    monkeypatch.setattr(services, "_broker_idle", lambda: True)
+    queued(JobFactory(), enqueued_ago=1)
+
+    assert services.runs_dispatch() == 0
+    assert sent == []
