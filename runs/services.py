@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, Func, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict
@@ -89,20 +89,20 @@ def _lock_claims() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1F0B5])
 
 
-def _wait_reason(run: Run, job: Job, now: datetime) -> str | None:
-    """Why ``run`` may not start yet, or None when it may."""
-    # One query for the three counts (the running runs are at most INFORMER_MAX_CONCURRENT_RUNS).
-    running = Run.objects.filter(status=RunStatus.RUNNING).aggregate(
-        cluster=Count("pk"),
-        tenant=Count("pk", filter=Q(tenant_id=run.tenant_id)),
-        job=Count("pk", filter=Q(job_id=job.pk)),
-    )
-    if running["cluster"] >= settings.INFORMER_MAX_CONCURRENT_RUNS:
+def _running_count(**match: Any) -> Subquery:
+    """How many runs are running (matching ``match``), as a scalar subquery of the claim's read."""
+    running = Run.objects.filter(status=RunStatus.RUNNING, **match).order_by()
+    return Subquery(running.annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")[:1])
+
+
+def _wait_reason(run: Run, job: Job) -> str | None:
+    """Why ``run`` may not start yet, or None when it may (counts read with the run, see run_claim)."""
+    if run.running_in_cluster >= settings.INFORMER_MAX_CONCURRENT_RUNS:
         return "cluster limit"
-    if running["tenant"] >= job.tenant.max_concurrent_jobs:
+    if run.running_in_tenant >= job.tenant.max_concurrent_jobs:
         return "tenant limit"
     # Only "allow" lets runs of one job overlap; otherwise a run waits for the one going.
-    if job.overlap_policy != OverlapPolicy.ALLOW and running["job"]:
+    if job.overlap_policy != OverlapPolicy.ALLOW and run.running_of_job:
         return "previous run still going"
     return None
 
@@ -116,10 +116,21 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     now = timezone.now()
     with transaction.atomic():
         _lock_claims()
-        run = Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()
+        # The run, its job and the three running counts the limits need, in one read (after the lock,
+        # so no other claim can change them before this one commits).
+        run = (
+            Run.objects.select_related("job", "job__tenant")
+            .annotate(
+                running_in_cluster=_running_count(),
+                running_in_tenant=_running_count(tenant_id=OuterRef("tenant_id")),
+                running_of_job=_running_count(job_id=OuterRef("job_id")),
+            )
+            .filter(pk=run_id)
+            .first()
+        )
         if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
             return None
-        reason = _wait_reason(run, run.job, now)
+        reason = _wait_reason(run, run.job)
         if reason is not None:
             Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None)
             logger.info("Run %s waits: %s", run.pk, reason)
@@ -342,14 +353,18 @@ def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
         return 0
     # What waits first (usually nothing: then the count of running runs is not needed), then as many
     # of them as there are free slots.
-    due = Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now).order_by("not_before", "created_at")
-    waiting = list(due.filter(enqueued_at__isnull=True).values_list("pk", flat=True)[:most])
-    if not waiting:
+    candidates = list(
+        Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REDELIVER_AFTER))
+        .order_by("not_before", "created_at")
+        .values_list("pk", "enqueued_at")[:most]
+    )
+    waiting = [pk for pk, enqueued_at in candidates if enqueued_at is None]
+    if not waiting and candidates and _broker_idle():
         # Runs enqueued long ago but still queued while the broker holds nothing were lost on the
         # way (a crash between commit and enqueue, a flushed broker): send them again. While the
         # broker still holds work they are only behind it, and sending them again would pile up.
-        stale = list(due.filter(enqueued_at__lt=now - REDELIVER_AFTER).values_list("pk", flat=True)[:most])
-        waiting = stale if stale and _broker_idle() else []
+        waiting = [pk for pk, _ in candidates]
     if not waiting:
         return 0
     free = settings.INFORMER_MAX_CONCURRENT_RUNS - Run.objects.filter(status=RunStatus.RUNNING).count()
