@@ -77,18 +77,6 @@ def expect(view: int, edit: int, admin: int, owner: int) -> dict[str, int]:
 
 
 @pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    """File storage in a directory of this test's own."""
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def job(owner: Any) -> Job:
-    return JobFactory(owner=owner, name="Nightly", slug="nightly")
-
-
-@pytest.fixture
 def client(owner: Any) -> Any:
     return client_for(owner)
 

@@ -26,17 +26,6 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) + b"\n%%EOF\n"
 
 
 @pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def job(owner: Any) -> Job:
-    return JobFactory(owner=owner, name="Nightly", slug="nightly")
-
-
-@pytest.fixture
 def action(job: Job) -> JobAction:
     return JobActionFactory(job=job, name="Send")
 

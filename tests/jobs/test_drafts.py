@@ -35,12 +35,6 @@ PDF = b"%PDF-1.7\n" + bytes(range(128)) + b"\n%%EOF\n"
 
 
 @pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def job(owner: Any, media: Path) -> Job:
     """A job with tags, two actions and two attachments (one with an uploaded file)."""
     job = tag(

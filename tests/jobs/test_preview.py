@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +11,6 @@ from django.core import mail
 
 from jobs.models import Job, JobAction
 from tests.conftest import client_for
-from tests.factories import JobFactory
 from tests.jobs.test_api_actions import ERROR_KEYS, JobActionFactory, JobAttachmentFactory, top_fields, upload
 
 PDF = b"%PDF-1.7\n" + bytes(range(64)) + b"\n%%EOF\n"
@@ -39,17 +37,6 @@ def email_backend(request: pytest.FixtureRequest, settings: Any) -> str:
     settings.EMAIL_BACKEND = f"django.core.mail.backends.{request.param}.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 2525
     return request.param
-
-
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def job(owner: Any) -> Job:
-    return JobFactory(owner=owner, name="Nightly", slug="nightly")
 
 
 @pytest.fixture
