@@ -25,7 +25,7 @@ from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
 from runs import services
 from runs.models import Run, RunStatus, Worker
-from runs.workers import WorkerShutdown, current_worker, interruptible
+from runs.workers import WorkerShutdown, current_worker, interruptible, mark_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +265,7 @@ def execute_run(run_id: str) -> str:
         lease.join(timeout=5)
     finished = bool(status) and execution.finish(status, error)
     if shutdown is not None:
+        mark_stopped()
         raise shutdown  # the process was asked to stop: do so once the run is recorded
     if finished:
         return str(status)

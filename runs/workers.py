@@ -87,7 +87,19 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if _executing.is_set():
         _executing.clear()
         raise WorkerShutdown(128 + signum)
+    mark_stopped()
     os.kill(os.getpid(), signal.SIGTERM)  # idle: stop as before
+
+
+def mark_stopped() -> None:
+    """Record that this process's worker stopped, so it is listed as stopped rather than lost."""
+    worker = _worker.get(os.getpid())
+    if worker is None:
+        return
+    try:
+        services.worker_stopped(worker_id=worker.pk)
+    except Exception:  # stopping must not fail because the database is gone
+        logger.exception("Could not record that worker %s stopped", worker.name)
 
 
 try:

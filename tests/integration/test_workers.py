@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
+from runs.models import FINAL_STATUSES, Run, RunStatus, Trigger, Worker
 from tests.conftest import client_for
 from tests.factories import JobFactory, TenantFactory, UserFactory
 from tests.integration.conftest import WORKER_TIMEOUT, wait_for
@@ -210,6 +210,8 @@ def test_a_process_group_sigterm_fails_and_retries_the_run(stack, slow_server, o
     assert (retry.attempt, retry.trigger, retry.status) == (2, Trigger.RETRY, RunStatus.QUEUED)
     wait_for(lambda: not alive(pid), timeout=10, message="the worker process exited")
     assert not Run.objects.filter(status=RunStatus.RUNNING).exists()
+    # The worker that ran it is listed as stopped, not as lost.
+    assert Worker.objects.get(pid=pid, cluster=stack.cluster).stopped_at is not None
     # django-q2's main process does not exit here: its sentinel died holding a multiprocessing Event
     # that Cluster.stop() then waits on. Its supervisor's SIGKILL ends it; no run is left behind.
     cluster.kill_group()
