@@ -129,32 +129,36 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     concurrency limit stays queued, un-enqueued, and the dispatcher enqueues it when a slot frees.
     """
     now = timezone.now()
+    # Read and prepare outside the claim's transaction: on SQLite that transaction holds the one
+    # write lock every worker and the scheduler queue for, so it should hold it as briefly as it can.
+    # What is read here is re-checked by the conditional UPDATE below.
+    run = Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
+        return None
+    definition = job_definition(run.job)
+    claimed = {
+        "definition": definition,
+        # The first step's entry goes in with the claim, so a client sees the run start at once
+        # without a write of its own.
+        "progress": [first_step_entry(definition, now)],
+        "status": RunStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "lease_token": uuid.uuid4(),
+        "worker": worker,
+    }
     with transaction.atomic():
         _lock_claims()
-        # Read after the lock, so that no other claim changes the running counts before this one commits.
-        run = Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()
-        if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
-            return None
+        # The counts are read under the lock, so no other claim changes them before this one commits.
         reason = _wait_reason(run, run.job)
         if reason is not None:
             Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None)
             logger.info("Run %s waits: %s", run.pk, reason)
             return None
-        definition = job_definition(run.job)
-        claimed = {
-            "definition": definition,
-            # The first step's entry goes in with the claim, so a client sees the run start at once
-            # without a write of its own.
-            "progress": [first_step_entry(definition, now)],
-            "status": RunStatus.RUNNING,
-            "started_at": now,
-            "heartbeat_at": now,
-            "lease_token": uuid.uuid4(),
-            "worker": worker,
-        }
         if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**claimed):
             return None
-        Job.objects.filter(pk=run.job_id).update(locked_at=now)
+    # Bookkeeping for display, after the commit: the claim itself is already safe.
+    Job.objects.filter(pk=run.job_id).update(locked_at=now)
     # The row now holds exactly what was written: no need to read it back.
     for name, value in claimed.items():
         setattr(run, name, value)
