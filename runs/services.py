@@ -245,12 +245,20 @@ def run_finish(
                 now,
                 None,
             )
-        _after_final(run, now, retry=retry)
+        # The retry is made in the same transaction as the failure: a failed run is never left
+        # without its next attempt.
+        if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+            run_retry(run=run, now=now)
+    _after_final(run, now)
     return True
 
 
-def _after_final(run: Run, now: datetime, *, retry: bool = True) -> None:
-    """Bookkeeping once a run reached a final status: the job's last-run fields, a retry, waiters."""
+def _after_final(run: Run, now: datetime) -> None:
+    """Bookkeeping once a run's final status is committed: the job's last-run fields, then waiters.
+
+    Outside the run's own transaction, which on SQLite holds the one write lock every worker queues
+    for: these are for display and dispatch, and the next run's end rewrites them anyway.
+    """
     # locked_at stays while another run of the job is still going (decided in the same statement).
     job_runs_active = Exists(Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING))
     Job.objects.filter(pk=run.job_id).update(
@@ -258,9 +266,8 @@ def _after_final(run: Run, now: datetime, *, retry: bool = True) -> None:
         last_success=run.status == RunStatus.SUCCEEDED,
         locked_at=Case(When(job_runs_active, then=F("locked_at")), default=Value(None)),
     )
-    if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
-        run_retry(run=run, now=now)
-    # A slot just freed: start whatever waits for one.
+    # A slot just freed: start whatever waits for one (after the commit when a caller's transaction
+    # is still open).
     transaction.on_commit(runs_dispatch)
 
 
@@ -350,7 +357,9 @@ def _force_final(run: Run, status: str, error: str, now: datetime) -> bool:
         )
         if done:
             run.status = status
-            _after_final(run, now)
+            run_retry(run=run, now=now)
+    if done:
+        _after_final(run, now)
     return bool(done)
 
 
