@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +77,21 @@ def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue
     if enqueue:
         enqueue_on_commit([run.pk])
     return run
+
+
+@contextmanager
+def bookkeeping() -> Iterator[None]:
+    """A transaction for derived, display-only fields (a job's lockedAt and last run).
+
+    On PostgreSQL it does not wait for its write-ahead log to reach the disk: a crash may lose the
+    last of these updates (the next run's end rewrites them), never a run's own state, whose
+    transactions stay fully durable.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def _lock_claims() -> None:
@@ -158,7 +174,8 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
         if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**claimed):
             return None
     # Bookkeeping for display, after the commit: the claim itself is already safe.
-    Job.objects.filter(pk=run.job_id).update(locked_at=now)
+    with bookkeeping():
+        Job.objects.filter(pk=run.job_id).update(locked_at=now)
     # The row now holds exactly what was written: no need to read it back.
     for name, value in claimed.items():
         setattr(run, name, value)
@@ -261,11 +278,12 @@ def _after_final(run: Run, now: datetime) -> None:
     """
     # locked_at stays while another run of the job is still going (decided in the same statement).
     job_runs_active = Exists(Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING))
-    Job.objects.filter(pk=run.job_id).update(
-        last_run_at=run.started_at or now,
-        last_success=run.status == RunStatus.SUCCEEDED,
-        locked_at=Case(When(job_runs_active, then=F("locked_at")), default=Value(None)),
-    )
+    with bookkeeping():
+        Job.objects.filter(pk=run.job_id).update(
+            last_run_at=run.started_at or now,
+            last_success=run.status == RunStatus.SUCCEEDED,
+            locked_at=Case(When(job_runs_active, then=F("locked_at")), default=Value(None)),
+        )
     # A slot just freed: start whatever waits for one (after the commit when a caller's transaction
     # is still open).
     transaction.on_commit(runs_dispatch)
