@@ -51,9 +51,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        days = None
-        token, secret = services.token_create(user=obj.user, name=obj.name, expires_days=days)
-        if obj.expires_at:
+        token, secret = services.token_create(user=obj.user, name=obj.name)
+        if obj.expires_at:  # the admin sets a date, not a number of days
             ApiToken.objects.filter(pk=token.pk).update(expires_at=obj.expires_at)
         obj.pk = token.pk
         # The only time the secret is ever shown.

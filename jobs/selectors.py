@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from informer.models import User
 from jobs.models import (
@@ -101,6 +101,13 @@ def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         "content_object_id", flat=True
     )
     return set(with_users) | set(with_groups)
+
+
+def actions_with_attachments() -> QuerySet[JobAction]:
+    """Actions with their attachments prefetched in creation order."""
+    return JobAction.objects.prefetch_related(
+        Prefetch("attachments", queryset=JobAttachment.objects.select_related("action").order_by("created_at"))
+    )
 
 
 def attachment_definition(attachment: JobAttachment) -> dict[str, Any]:

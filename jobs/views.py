@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -20,6 +20,7 @@ from informer.models import Team, User
 from jobs import action_services, blueprints, draft_services, selectors, services
 from jobs.filters import JobFilter
 from jobs.models import Job, JobTag
+from jobs.selectors import actions_with_attachments
 from jobs.serializers import JobListItemSerializer, JobSerializer, PrincipalSerializer, ShareSerializer
 from jobs.serializers_actions import JobActionSerializer
 
@@ -115,12 +116,17 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         return self.get_paginated_response(data)
 
     def _respond(
-        self, job: Job, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
+        self,
+        job: Job,
+        status_code: int = status.HTTP_200_OK,
+        headers: dict[str, str] | None = None,
+        *,
+        reload: bool = True,
     ) -> Response:
-        return job_response(self, job, status_code, headers)
+        return job_response(self, job, status_code, headers, reload=reload)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._respond(self.get_object())
+        return self._respond(self.get_object(), reload=False)
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -176,16 +182,23 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
 
 def job_response(
-    view: Any, job: Job, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
+    view: Any,
+    job: Job,
+    status_code: int = status.HTTP_200_OK,
+    headers: dict[str, str] | None = None,
+    *,
+    reload: bool = True,
 ) -> Response:
-    """A job as ``GET /api/jobs/{id}`` shows it: with its actions (and their attachments) embedded."""
-    from jobs.views_actions import actions_with_attachments
+    """A job as ``GET /api/jobs/{id}`` shows it: with its actions (and their attachments) embedded.
 
+    ``reload`` reads the job again (after a write); a job fresh from ``get_job`` needs no second read.
+    """
     request = view.request
     context = view.get_serializer_context() if hasattr(view, "get_serializer_context") else {"request": request}
     context.setdefault("default_timezone", request.user.tenant.timezone)
     context["permissions"] = {job.pk: object_codenames(request, job)}
-    job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
+    if reload:
+        job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
     data = JobSerializer(job, context=context).data
     actions = actions_with_attachments().filter(job=job).order_by("index", "created_at")
     data["_embedded"] = {
@@ -302,8 +315,6 @@ class PrincipalListView(APIView):
         users = User.objects.filter(tenant_id=request.user.tenant_id, is_active=True)
         teams = Team.objects.filter(tenant_id=request.user.tenant_id)
         if query:
-            from django.db.models import Q
-
             users = users.filter(
                 Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
             )

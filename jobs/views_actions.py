@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -22,6 +22,7 @@ from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission
 from jobs import action_services, previews
 from jobs.models import Job, JobAction, JobAttachment
+from jobs.selectors import actions_with_attachments
 from jobs.serializers_actions import JobActionSerializer, JobAttachmentSerializer, PreviewSerializer
 from jobs.views import JobLookupMixin
 
@@ -35,12 +36,6 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise Http404 from None
-
-
-def actions_with_attachments() -> QuerySet[JobAction]:
-    return JobAction.objects.prefetch_related(
-        Prefetch("attachments", queryset=JobAttachment.objects.select_related("action").order_by("created_at"))
-    )
 
 
 class NestedJobMixin(JobLookupMixin):

@@ -41,6 +41,24 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _entry(
+    key: str, name: str, status: str, message: str, *, action_id: str | None = None, ended: bool = False
+) -> dict[str, Any]:
+    """A progress entry starting now (and ending now when ``ended``)."""
+    now = iso(timezone.now())
+    entry: dict[str, Any] = {
+        "key": key,
+        "name": name,
+        "status": status,
+        "message": message,
+        "startedAt": now,
+        "endedAt": now if ended else None,
+    }
+    if action_id is not None:
+        entry["actionId"] = action_id
+    return entry
+
+
 @dataclass
 class Execution:
     """The in-memory state of a run being executed; the lease thread and the steps share it."""
@@ -119,10 +137,7 @@ class Execution:
         """Record a step that did not run, with the reason."""
         if self.stop.is_set():
             raise RunStopped()
-        now = iso(timezone.now())
-        entry = {"key": key, "name": name, "status": "skipped", "message": message, "startedAt": now, "endedAt": now}
-        if action_id is not None:
-            entry["actionId"] = action_id
+        entry = _entry(key, name, "skipped", message, action_id=action_id, ended=True)
         with self.lock:
             self.progress.append(entry)
         self.save_progress()
@@ -137,16 +152,7 @@ class Execution:
         if started is not None:
             entry = started
         else:
-            entry = {
-                "key": key,
-                "name": name,
-                "status": "running",
-                "message": "",
-                "startedAt": iso(timezone.now()),
-                "endedAt": None,
-            }
-            if action_id is not None:
-                entry["actionId"] = action_id
+            entry = _entry(key, name, "running", "", action_id=action_id)
             with self.lock:
                 self.progress.append(entry)
             self.save_progress()

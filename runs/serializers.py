@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -101,6 +99,3 @@ class WorkerSerializer(ApiModelSerializer):
             return False
         age = (timezone.now() - worker.last_heartbeat_at).total_seconds()
         return age <= settings.INFORMER_WORKER_TIMEOUT
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return super().to_representation(instance)
