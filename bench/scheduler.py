@@ -88,10 +88,10 @@ class Timed:
         self.original: Callable[..., None] = services.run_enqueue
 
     def __enter__(self) -> Timed:
-        def timed(run_ids: list[uuid.UUID]) -> None:
+        def timed(run_ids: list[uuid.UUID], **options: bool) -> None:
             started = time.perf_counter()
             try:
-                self.original(run_ids)
+                self.original(run_ids, **options)
             finally:
                 self.seconds += time.perf_counter() - started
 

@@ -52,7 +52,7 @@ class Job(models.Model):
     )
     type = models.CharField(max_length=40)
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200)
+    slug = models.SlugField(max_length=200, db_index=False)  # looked up with its tenant: job_unique_slug
     description = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 

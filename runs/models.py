@@ -38,8 +38,11 @@ class Run(models.Model):
     """One execution (or one recorded non-execution) of a job: the history record of §6."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="runs")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="runs")
+    # No single-column indexes on job, tenant or worker: the composite indexes below lead with job and
+    # tenant, and runs are never looked up by worker alone. Every index is opened and maintained on each
+    # status change of a run, so each one that answers no query is a cost on every run.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="runs", db_index=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="runs", db_index=False)
     owner_id = models.BigIntegerField(null=True, blank=True, help_text="The job's owner when the run was made.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     success = models.BooleanField(null=True, blank=True)
@@ -62,7 +65,9 @@ class Run(models.Model):
 
     # The lease: whoever holds lease_token may write to the run; a reaped or cancelled run gets a new
     # token (or none), which fences out a worker that wakes up late.
-    worker = models.ForeignKey("runs.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs")
+    worker = models.ForeignKey(
+        "runs.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs", db_index=False
+    )
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)

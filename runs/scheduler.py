@@ -108,8 +108,16 @@ def plan_job(job: Job, now: datetime, active: list[str], grace: timedelta) -> Pl
     elif job.overlap_policy == OverlapPolicy.QUEUE and waiting:
         skip_reason = "Skipped: a run is already waiting for the current one to finish."
     for moment, trigger in to_run:
-        run = Run(job=job, tenant_id=job.tenant_id, owner_id=job.owner_id, trigger=trigger, scheduled_for=moment)
+        run = Run(
+            job=job,
+            tenant_id=job.tenant_id,
+            owner_id=job.owner_id,
+            trigger=trigger,
+            scheduled_for=moment,
+            enqueued_at=now,  # enqueued when the tick commits (see services.enqueue_on_commit)
+        )
         if skip_reason:
+            run.enqueued_at = None
             run.status, run.success, run.ended_at, run.error = RunStatus.SKIPPED, False, now, skip_reason
         records.append(run)
     return Plan(records=records, next_run_at=next_run_at)
@@ -176,11 +184,11 @@ def fire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Ti
                 result.claimed += 1
                 records.extend(plan.records)
             Run.objects.bulk_create(records, ignore_conflicts=True, batch_size=500)
-            queued = [run.pk for run in records if run.status == RunStatus.QUEUED]
+            queued = [run for run in records if run.status == RunStatus.QUEUED]
             result.runs += len(queued)
             result.skipped += sum(run.status == RunStatus.SKIPPED for run in records)
             result.missed += sum(run.status == RunStatus.MISSED for run in records)
-            result.run_ids.extend(queued)
+            result.run_ids.extend(run.pk for run in queued)
             services.enqueue_on_commit(queued)
         if len(jobs) < batch_size:
             break

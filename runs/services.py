@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict
 from jobs.drivers.registry import UnknownDriver, job_driver
 from jobs.models import Job, OverlapPolicy
 from jobs.selectors import job_definition
+from runs import statements
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger, Worker
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,12 @@ RETRY_MAX_SECONDS = 600
 REDELIVER_AFTER = timedelta(seconds=30)
 
 
-def run_enqueue(run_ids: list[uuid.UUID]) -> None:
-    """Hand runs to django-q2 and note when; call it after the transaction that made them commits."""
+def run_enqueue(run_ids: list[uuid.UUID], *, mark: bool = True) -> None:
+    """Hand runs to django-q2; call it after the transaction that made them commits.
+
+    ``mark`` notes the time in ``enqueued_at``; runs recorded to be enqueued on commit already carry
+    it from their insert (see ``enqueue_on_commit``), so only the dispatcher's runs need it.
+    """
     if not run_ids:
         return
     from django_q.brokers import get_broker
@@ -44,9 +48,9 @@ def run_enqueue(run_ids: list[uuid.UUID]) -> None:
     # broker closes and reopens the database connection for every task (DB_CONN_MAX_AGE=0).
     broker = get_broker()
     batch = transaction.atomic(using=Conf.ORM) if Conf.ORM and not Conf.SYNC else nullcontext()
-    now = timezone.now()
     with batch:
-        Run.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).update(enqueued_at=now)
+        if mark:
+            Run.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).update(enqueued_at=timezone.now())
         for run_id in run_ids:
             async_task(
                 "runs.tasks.execute_run",
@@ -56,11 +60,18 @@ def run_enqueue(run_ids: list[uuid.UUID]) -> None:
             )
 
 
-def enqueue_on_commit(run_ids: list[uuid.UUID]) -> None:
-    """Enqueue the runs once the current transaction commits (never a run the database lost)."""
-    ids = list(run_ids)
+def enqueue_on_commit(runs: list[Run]) -> None:
+    """Enqueue runs once the current transaction commits (never a run the database lost).
+
+    The runs were recorded with ``enqueued_at`` set in this transaction: from the commit on they
+    count as handed to the broker, so the dispatcher (which sends runs whose ``enqueued_at`` is
+    empty) does not send them a second time in the moment before this enqueue. Should the process
+    die between the commit and the enqueue, the dispatcher sends them again once the broker is idle
+    and they are ``REDELIVER_AFTER`` old.
+    """
+    ids = [run.pk for run in runs]
     if ids:
-        transaction.on_commit(lambda: run_enqueue(ids))
+        transaction.on_commit(lambda: run_enqueue(ids, mark=False))
 
 
 def _new_run(job: Job, **fields: Any) -> Run:
@@ -73,25 +84,12 @@ def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue
     if job.is_draft:
         raise Conflict("A draft cannot be run; commit it first.", field="id")
     run = _new_run(job, trigger=Trigger.MANUAL, params=params or {})
+    if enqueue:
+        run.enqueued_at = timezone.now()
     run.save(force_insert=True)
     if enqueue:
-        enqueue_on_commit([run.pk])
+        enqueue_on_commit([run])
     return run
-
-
-@contextmanager
-def bookkeeping() -> Iterator[None]:
-    """A transaction for derived, display-only fields (a job's lockedAt and last run).
-
-    On PostgreSQL it does not wait for its write-ahead log to reach the disk: a crash may lose the
-    last of these updates (the next run's end rewrites them), never a run's own state, whose
-    transactions stay fully durable.
-    """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
 
 
 def _lock_claims() -> None:
@@ -105,29 +103,14 @@ def _lock_claims() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1F0B5])
 
 
-def _running_counts(run: Run) -> tuple[int, int, int]:
-    """Running runs in the cluster, in ``run``'s tenant and of ``run``'s job, in one small statement.
-
-    Written as SQL because it sits on every claim and the ORM spends more time building the
-    equivalent query than the database spends answering it.
-    """
-    table = connection.ops.quote_name(Run._meta.db_table)
-    # Only the model's own table name is interpolated; every value is a parameter.
-    sql = (
-        f"SELECT (SELECT COUNT(*) FROM {table} WHERE status = %s),"  # noqa: S608
-        f" (SELECT COUNT(*) FROM {table} WHERE status = %s AND tenant_id = %s),"
-        f" (SELECT COUNT(*) FROM {table} WHERE status = %s AND job_id = %s)"
-    )
-    job_id = Job._meta.pk.get_db_prep_value(run.job_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [RunStatus.RUNNING, RunStatus.RUNNING, run.tenant_id, RunStatus.RUNNING, job_id])
-        cluster, tenant, job = cursor.fetchone()
-    return int(cluster), int(tenant), int(job)
-
-
 def _wait_reason(run: Run, job: Job) -> str | None:
-    """Why ``run`` may not start yet, or None when it may."""
-    in_cluster, in_tenant, of_job = _running_counts(run)
+    """Why ``run`` may not start yet, or None when it may (asked when its claim did not win)."""
+    counts = Run.objects.filter(status=RunStatus.RUNNING).aggregate(
+        cluster=Count("pk"),
+        tenant=Count("pk", filter=Q(tenant_id=run.tenant_id)),
+        job=Count("pk", filter=Q(job_id=run.job_id)),
+    )
+    in_cluster, in_tenant, of_job = counts["cluster"], counts["tenant"], counts["job"]
     if in_cluster >= settings.INFORMER_MAX_CONCURRENT_RUNS:
         return "cluster limit"
     if in_tenant >= job.tenant.max_concurrent_jobs:
@@ -148,10 +131,11 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     # Read and prepare outside the claim's transaction: on SQLite that transaction holds the one
     # write lock every worker and the scheduler queue for, so it should hold it as briefly as it can.
     # What is read here is re-checked by the conditional UPDATE below.
-    run = Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()
+    run = statements.run_with_job(run_id)
     if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
         return None
-    definition = job_definition(run.job)
+    job = run.job
+    definition = job_definition(job)
     claimed = {
         "definition": definition,
         # The first step's entry goes in with the claim, so a client sees the run start at once
@@ -161,24 +145,33 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
         "started_at": now,
         "heartbeat_at": now,
         "lease_token": uuid.uuid4(),
-        "worker": worker,
+        "worker": worker.pk if worker is not None else None,
     }
     with transaction.atomic():
         _lock_claims()
-        # The counts are read under the lock, so no other claim changes them before this one commits.
-        reason = _wait_reason(run, run.job)
-        if reason is not None:
-            Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None)
-            logger.info("Run %s waits: %s", run.pk, reason)
+        # The limits are checked by the claim itself, under the lock: no other claim changes the
+        # counts before this one commits. Only "allow" lets runs of one job overlap; otherwise a run
+        # waits for the one going.
+        won = statements.run_claim(
+            run,
+            claimed,
+            cluster_limit=settings.INFORMER_MAX_CONCURRENT_RUNS,
+            tenant_limit=job.tenant.max_concurrent_jobs,
+            exclusive=job.overlap_policy != OverlapPolicy.ALLOW,
+        )
+        if not won:
+            reason = _wait_reason(run, job)
+            # Un-enqueued (while still queued) in the same transaction, so the dispatch that follows
+            # the end of a running run sees it waiting.
+            if reason is not None and Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None):
+                logger.info("Run %s waits: %s", run.pk, reason)
             return None
-        if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**claimed):
-            return None
-    # Bookkeeping for display, after the commit: the claim itself is already safe.
-    with bookkeeping():
-        Job.objects.filter(pk=run.job_id).update(locked_at=now)
+        statements.update(Job, {"id": run.job_id}, {"locked_at": now})
     # The row now holds exactly what was written: no need to read it back.
     for name, value in claimed.items():
-        setattr(run, name, value)
+        if name != "worker":
+            setattr(run, name, value)
+    run.worker = worker
     return run
 
 
@@ -194,9 +187,7 @@ def first_step_entry(definition: dict[str, Any], now: datetime) -> dict[str, Any
 
 def run_heartbeat(*, run_id: uuid.UUID, token: uuid.UUID) -> bool:
     """Renew the lease; False means the run is no longer ours (reaped, cancelled, timed out)."""
-    return bool(
-        Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
-    )
+    return bool(statements.run_update_fenced(run_id, token, {"heartbeat_at": timezone.now()}))
 
 
 def run_cancel_requested(*, run_id: uuid.UUID) -> bool:
@@ -213,11 +204,8 @@ def run_write_progress(
     warnings: bool,
 ) -> bool:
     """Save the progress so far (fenced by the lease token)."""
-    return bool(
-        Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(
-            progress=progress, data=data, warnings=warnings, heartbeat_at=timezone.now()
-        )
-    )
+    values = {"progress": progress, "data": data, "warnings": warnings, "heartbeat_at": timezone.now()}
+    return bool(statements.run_update_fenced(run_id, token, values))
 
 
 def run_finish(
@@ -240,17 +228,17 @@ def run_finish(
     """
     now = timezone.now()
     with transaction.atomic():
-        done = Run.objects.filter(pk=run_id, lease_token=token, status=RunStatus.RUNNING).update(
-            status=status,
-            success=status == RunStatus.SUCCEEDED,
-            error=error,
-            progress=progress,
-            data=data,
-            warnings=warnings,
-            ended_at=now,
-            lease_token=None,
-        )
-        if not done:
+        final = {
+            "status": status,
+            "success": status == RunStatus.SUCCEEDED,
+            "error": error,
+            "progress": progress,
+            "data": data,
+            "warnings": warnings,
+            "ended_at": now,
+            "lease_token": None,
+        }
+        if not statements.run_update_fenced(run_id, token, final):
             return False
         if run is None or run.pk != run_id:
             run = Run.objects.select_related("job").get(pk=run_id)
@@ -266,27 +254,30 @@ def run_finish(
         # without its next attempt.
         if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
             run_retry(run=run, now=now)
-    _after_final(run, now)
+        _after_final(run, now)
     return True
 
 
 def _after_final(run: Run, now: datetime) -> None:
-    """Bookkeeping once a run's final status is committed: the job's last-run fields, then waiters.
+    """In the transaction that ends a run: the job's last-run fields; after it commits, the waiters.
 
-    Outside the run's own transaction, which on SQLite holds the one write lock every worker queues
-    for: these are for display and dispatch, and the next run's end rewrites them anyway.
+    ``lockedAt`` stays while another run of the job is still going (decided in the same statement).
     """
-    # locked_at stays while another run of the job is still going (decided in the same statement).
-    job_runs_active = Exists(Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING))
-    with bookkeeping():
-        Job.objects.filter(pk=run.job_id).update(
-            last_run_at=run.started_at or now,
-            last_success=run.status == RunStatus.SUCCEEDED,
-            locked_at=Case(When(job_runs_active, then=F("locked_at")), default=Value(None)),
-        )
-    # A slot just freed: start whatever waits for one (after the commit when a caller's transaction
-    # is still open).
-    transaction.on_commit(runs_dispatch)
+    statements.job_after_final(
+        run.job_id, last_run_at=run.started_at or now, last_success=run.status == RunStatus.SUCCEEDED
+    )
+    # A slot just freed: start whatever waits for one.
+    transaction.on_commit(dispatch_waiting)
+
+
+def dispatch_waiting() -> int:
+    """Enqueue runs that wait for a slot, if any; one indexed probe when none does (the usual case).
+
+    Runs the broker may have lost are the scheduler's concern (``runs_dispatch`` at every tick).
+    """
+    if not statements.runs_waiting(timezone.now()):
+        return 0
+    return runs_dispatch()
 
 
 def run_retry(*, run: Run, now: datetime | None = None) -> Run | None:
@@ -376,8 +367,7 @@ def _force_final(run: Run, status: str, error: str, now: datetime) -> bool:
         if done:
             run.status = status
             run_retry(run=run, now=now)
-    if done:
-        _after_final(run, now)
+            _after_final(run, now)
     return bool(done)
 
 

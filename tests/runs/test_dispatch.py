@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from runs import services
+from runs import scheduler, services
 from runs.models import Run, RunStatus, Trigger
 from tests.factories import JobFactory
 
@@ -15,7 +16,7 @@ from tests.factories import JobFactory
 @pytest.fixture
 def sent(monkeypatch):
     calls: list[list] = []
-    monkeypatch.setattr(services, "run_enqueue", lambda ids: calls.append(list(ids)))
+    monkeypatch.setattr(services, "run_enqueue", lambda ids, **options: calls.append(list(ids)))
     return calls
 
 
@@ -55,3 +56,39 @@ def test_a_recently_enqueued_run_is_not_sent_again(sent, monkeypatch):
 
     assert services.runs_dispatch() == 0
     assert sent == []
+
+
+@pytest.mark.django_db
+def test_runs_a_tick_records_are_not_sent_by_a_dispatch_before_the_tick_enqueues_them(
+    sent, time_machine, django_capture_on_commit_callbacks
+):
+    # given: a tick recorded a run and will enqueue it when its transaction commits
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)
+    job = JobFactory(interval="*/5 * * * *", next_run_at=now - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        scheduler.fire_due(now=now)
+        run = Run.objects.get(job=job)
+
+        # when: a worker's dispatch (a slot freed) runs before that enqueue
+        count = services.runs_dispatch(now=now)
+        waiting = services.dispatch_waiting()
+        before_commit = list(sent)
+
+    # then: the dispatch sent nothing; the tick's own enqueue, on commit, is the one delivery
+    assert (count, waiting, before_commit) == (0, 0, [])
+    assert run.enqueued_at == now
+    assert sent == [[run.pk]]
+
+
+@pytest.mark.django_db
+def test_a_run_held_back_by_a_limit_is_sent_when_a_run_ends(sent):
+    # given: a run that waits for a slot (never enqueued)
+    run = queued(JobFactory(), enqueued_ago=None)
+
+    # when
+    count = services.dispatch_waiting()
+
+    # then
+    assert count == 1
+    assert sent == [[run.pk]]

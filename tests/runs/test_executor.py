@@ -38,6 +38,20 @@ def test_a_second_execution_of_the_same_run_does_nothing(db):
     assert row(run) == before
 
 
+def test_a_worker_process_records_itself_on_the_run_it_claims(db):
+    # given: a worker process (not django-q2's sync mode) with its registration
+    worker = services.worker_register(name="w@host:1", host="host", pid=1, cluster="informer", concurrency=1)
+    run = run_now(JobFactory())
+
+    # when
+    claimed = services.run_claim(run_id=str(run.pk), worker=worker)
+
+    # then: the row and the returned run both name the worker
+    assert claimed is not None
+    assert (claimed.worker, claimed.status, claimed.lease_token) == (worker, RunStatus.RUNNING, row(run)["lease_token"])
+    assert row(run)["worker_id"] == worker.pk
+
+
 def test_a_run_records_its_progress_and_result(db, time_machine):
     # given
     time_machine.move_to(T0, tick=False)

@@ -38,19 +38,20 @@ def next_run_at(job: Job) -> Any:
 # ------------------------------------------------------------------------------------------- firing
 
 
-def test_fires_once_and_advances_from_the_occurrence(db, time_machine):
+def test_fires_once_and_advances_from_the_occurrence(db, time_machine, django_capture_on_commit_callbacks):
     # given
     job = JobFactory(interval="*/5 * * * *", next_run_at=at(10, 0))
     time_machine.move_to(at(10, 0, 3), tick=False)
 
     # when
-    result = scheduler.tick()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = scheduler.tick()
 
     # then
     assert (result.claimed, result.runs, result.skipped, result.missed) == (1, 1, 0, 0)
     run = Run.objects.get(job=job)
     assert (run.scheduled_for, run.trigger, run.created_at) == (at(10, 0), Trigger.SCHEDULE, at(10, 0, 3))
-    assert run.status == RunStatus.SUCCEEDED  # the tick's dispatch executed it (django-q2 in sync mode)
+    assert run.status == RunStatus.SUCCEEDED  # enqueued on commit and executed (django-q2 in sync mode)
     assert next_run_at(job) == at(10, 5)  # from the occurrence, not 10:05:03
 
 
