@@ -16,6 +16,7 @@ from guardian.admin import GuardedModelAdmin
 from informer.api.exceptions import DomainError
 from jobs import previews, schedule, timing
 from jobs.models import Job, JobAction, JobAttachment, JobTag
+from jobs.selectors import with_locked_at
 
 
 class JobTagInline(admin.TabularInline):
@@ -138,7 +139,7 @@ class JobAdmin(GuardedModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        jobs = super().get_queryset(request)
+        jobs = with_locked_at(super().get_queryset(request))
         return jobs if request.user.is_superuser else jobs.filter(tenant_id=request.user.tenant_id)
 
     @admin.display(description="Draft", boolean=True)

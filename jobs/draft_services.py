@@ -117,8 +117,8 @@ def draft_commit(*, job: Job) -> Job:
     JobTag.objects.filter(job=draft).update(job=original)
     draft.delete()
     # The draft's attachments were moved (with their own file copies): only the replaced ones go.
-    # A run under way (locked_at set) still reads the files of the definition it started with, so
-    # while one is going the replaced files stay in storage rather than vanish under it.
+    # A run under way still reads the files of the definition it started with, so while one is
+    # going the replaced files stay in storage rather than vanish under it.
     if original.locked_at is None:
         kept = set(JobAttachment.objects.filter(action__job=original).values_list("file", flat=True))
         delete_files_on_commit([path for path in old_files if path not in kept])

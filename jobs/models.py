@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -82,7 +83,6 @@ class Job(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_success = models.BooleanField(null=True, blank=True, editable=False)
-    locked_at = models.DateTimeField(null=True, blank=True, editable=False)
     editing_of = models.OneToOneField(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="draft", editable=False
     )
@@ -114,6 +114,17 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def locked_at(self) -> datetime | None:
+        """When the oldest of the job's runs still going started; None when none is going.
+
+        Derived from the runs rather than stored on the job, so that starting a run writes nothing
+        but the run. Job reads annotate it (``selectors.with_locked_at``); otherwise it is one query.
+        """
+        if "running_since" in self.__dict__:
+            return self.__dict__["running_since"]
+        return self.runs.filter(status="running").aggregate(first=models.Min("started_at"))["first"]
 
     @property
     def natural_id(self) -> str:
@@ -171,7 +182,9 @@ class JobAction(models.Model):
     """One step of a job's workflow, run in ``index`` order after the job type's own step."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="actions")
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="actions", db_index=False
+    )  # jobaction_order_idx
     type = models.CharField(max_length=40)
     name = models.CharField(max_length=200)
     index = models.PositiveIntegerField(default=0)

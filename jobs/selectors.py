@@ -23,9 +23,17 @@ from jobs.models import (
 ALL_JOB_PERMISSIONS = frozenset({"view_job", "change_job", "run_job", "delete_job", "share_job"})
 
 
+def with_locked_at(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """Annotate ``Job.locked_at``: the start of the oldest run still going (few rows: those running)."""
+    from runs.models import Run, RunStatus
+
+    running = Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING).order_by("started_at")
+    return jobs.annotate(running_since=Subquery(running.values("started_at")[:1]))
+
+
 def job_scope_for_user(user: Any) -> JobQuerySet:
     """Jobs (drafts included) in the caller's tenant, every tenant for a superuser; no permission filter."""
-    jobs = Job.objects.select_related("tenant", "owner")
+    jobs = with_locked_at(Job.objects.select_related("tenant", "owner"))
     if user.is_superuser:
         return jobs.all()
     return jobs.filter(tenant_id=user.tenant_id)
@@ -124,8 +132,8 @@ def attachment_definition(attachment: JobAttachment) -> dict[str, Any]:
     }
 
 
-def action_definition(action: JobAction) -> dict[str, Any]:
-    """An action (with its attachments) as a run sees it."""
+def action_definition(action: JobAction, attachments: Iterable[JobAttachment] | None = None) -> dict[str, Any]:
+    """An action (with its attachments, read from ``action.attachments`` unless given) as a run sees it."""
     return {
         "id": str(action.pk),
         "type": action.type,
@@ -134,13 +142,22 @@ def action_definition(action: JobAction) -> dict[str, Any]:
         "enabled": action.enabled,
         "data": action.data,
         "runCondition": action.run_condition,
-        "attachments": [attachment_definition(attachment) for attachment in action.attachments.all()],
+        "attachments": [
+            attachment_definition(attachment)
+            for attachment in (action.attachments.all() if attachments is None else attachments)
+        ],
     }
 
 
-def job_definition(job: Job) -> dict[str, Any]:
-    """What a run executes, frozen when it starts: later commits do not change a run under way."""
-    actions = job.actions.prefetch_related("attachments").order_by("index", "created_at")
+def job_definition(job: Job, actions: Iterable[tuple[JobAction, list[JobAttachment]]] | None = None) -> dict[str, Any]:
+    """What a run executes, frozen when it starts: later commits do not change a run under way.
+
+    ``actions``, when the caller already read them, are the job's actions in order, each with its
+    attachments in order.
+    """
+    if actions is None:
+        ordered = job.actions.prefetch_related("attachments").order_by("index", "created_at")
+        actions = [(action, list(action.attachments.all())) for action in ordered]
     return {
         "id": str(job.pk),
         "type": job.type,
@@ -150,5 +167,5 @@ def job_definition(job: Job) -> dict[str, Any]:
         "data": job.data,
         "timeoutSeconds": job.timeout_seconds,
         "maxAttempts": job.max_attempts,
-        "actions": [action_definition(action) for action in actions],
+        "actions": [action_definition(action, attachments) for action, attachments in actions],
     }

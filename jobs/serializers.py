@@ -78,6 +78,7 @@ class JobSerializer(ApiModelSerializer):
     owner_id = serializers.IntegerField(read_only=True, allow_null=True)
     owner_name = serializers.SerializerMethodField()
     editing_id = serializers.UUIDField(source="editing_of_id", read_only=True, allow_null=True)
+    locked_at = serializers.DateTimeField(read_only=True, allow_null=True)
     tags = serializers.ListField(
         child=serializers.RegexField(r"^[\w .:-]{1,64}$", max_length=64), required=False, max_length=50
     )

@@ -198,7 +198,8 @@ def job_response(
     context.setdefault("default_timezone", request.user.tenant.timezone)
     context["permissions"] = {job.pk: object_codenames(request, job)}
     if reload:
-        job = Job.objects.select_related("tenant", "owner").prefetch_related(tags_prefetch()).get(pk=job.pk)
+        jobs = selectors.with_locked_at(Job.objects.select_related("tenant", "owner"))
+        job = jobs.prefetch_related(tags_prefetch()).get(pk=job.pk)
     data = JobSerializer(job, context=context).data
     actions = actions_with_attachments().filter(job=job).order_by("index", "created_at")
     data["_embedded"] = {

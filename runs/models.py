@@ -65,8 +65,16 @@ class Run(models.Model):
 
     # The lease: whoever holds lease_token may write to the run; a reaped or cancelled run gets a new
     # token (or none), which fences out a worker that wakes up late.
+    # Without a database constraint: its check would run on every claim, and worker records are never
+    # deleted (a stopped worker keeps its row as history); Django still nulls the reference if one is.
     worker = models.ForeignKey(
-        "runs.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs", db_index=False
+        "runs.Worker",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        db_index=False,
+        db_constraint=False,
     )
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -135,7 +135,7 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
         return None
     job = run.job
-    definition = job_definition(job)
+    definition = job_definition(job, statements.job_actions(job.pk))
     claimed = {
         "definition": definition,
         # The first step's entry goes in with the claim, so a client sees the run start at once
@@ -166,7 +166,6 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
             if reason is not None and Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None):
                 logger.info("Run %s waits: %s", run.pk, reason)
             return None
-        statements.update(Job, {"id": run.job_id}, {"locked_at": now})
     # The row now holds exactly what was written: no need to read it back.
     for name, value in claimed.items():
         if name != "worker":
@@ -259,13 +258,9 @@ def run_finish(
 
 
 def _after_final(run: Run, now: datetime) -> None:
-    """In the transaction that ends a run: the job's last-run fields; after it commits, the waiters.
-
-    ``lockedAt`` stays while another run of the job is still going (decided in the same statement).
-    """
-    statements.job_after_final(
-        run.job_id, last_run_at=run.started_at or now, last_success=run.status == RunStatus.SUCCEEDED
-    )
+    """In the transaction that ends a run: the job's last-run fields; after it commits, the waiters."""
+    values = {"last_run_at": run.started_at or now, "last_success": run.status == RunStatus.SUCCEEDED}
+    statements.update(Job, {"id": run.job_id}, values)
     # A slot just freed: start whatever waits for one.
     transaction.on_commit(dispatch_waiting)
 

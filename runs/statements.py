@@ -1,6 +1,6 @@
 """The few statements every run executes, built once instead of once per run.
 
-A no-op run costs a claim, a finish and two bookkeeping updates. Building each through the ORM
+A no-op run costs a read, a claim, a finish and the job's last-run update. Building each through the ORM
 takes about ten times longer than the database takes to run it (a third of a millisecond of query
 compilation against a few hundredths on SQLite), and on a busy cluster that compilation is most of
 what a run costs. So these statements are written here as SQL, once per database: table and column
@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Model
 
 from informer.models import Tenant
-from jobs.models import Job
+from jobs.models import Job, JobAction, JobAttachment
 from runs.models import Run, RunStatus
 
 
@@ -112,6 +112,36 @@ def run_with_job(run_id: Any) -> Run | None:
     return run
 
 
+@lru_cache(maxsize=4)
+def _actions_read(vendor: str) -> tuple[str, _Rows]:
+    rows = _Rows((JobAction, JobAttachment), ("a", "f"))
+    action, attachment = _table(JobAction), _table(JobAttachment)
+    order = ", ".join(f"a.{_column(JobAction, name)}" for name in ("index", "created_at", "id"))
+    sql = (
+        f"SELECT {rows.columns} FROM {action} a"  # noqa: S608
+        f" LEFT OUTER JOIN {attachment} f ON f.{_column(JobAttachment, 'action')} = a.{_column(JobAction, 'id')}"
+        f" WHERE a.{_column(JobAction, 'job')} = %s"
+        f" ORDER BY {order}, f.{_column(JobAttachment, 'created_at')}"
+    )
+    return sql, rows
+
+
+def job_actions(job_id: Any) -> list[tuple[JobAction, list[JobAttachment]]]:
+    """A job's actions in run order, each with its attachments in creation order, in one statement."""
+    sql, rows = _actions_read(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_field(JobAction, "job").get_db_prep_value(job_id, connection)])
+        fetched = cursor.fetchall()
+    actions: list[tuple[JobAction, list[JobAttachment]]] = []
+    for row in fetched:
+        action, attachment = rows.build(row)
+        if not actions or actions[-1][0].pk != action.pk:
+            actions.append((action, []))
+        if attachment.pk is not None:
+            actions[-1][1].append(attachment)
+    return actions
+
+
 _CLAIMED = ("definition", "progress", "status", "started_at", "heartbeat_at", "lease_token", "worker")
 
 
@@ -149,32 +179,6 @@ def run_claim(run: Run, values: dict[str, Any], *, cluster_limit: int, tenant_li
 def run_update_fenced(run_id: Any, token: Any, values: dict[str, Any]) -> int:
     """Update a running run only while ``token`` still holds its lease."""
     return update(Run, {"id": run_id, "lease_token": token, "status": RunStatus.RUNNING}, values)
-
-
-@lru_cache(maxsize=4)
-def _job_after_final_sql(vendor: str) -> str:
-    job, run = _table(Job), _table(Run)
-    job_id, locked = f"{job}.{_column(Job, 'id')}", _column(Job, "locked_at")
-    still_running = (
-        f"SELECT 1 FROM {run} WHERE {run}.{_column(Run, 'job')} = {job_id} AND {run}.{_column(Run, 'status')} = %s"  # noqa: S608
-    )
-    return (
-        f"UPDATE {job} SET {_column(Job, 'last_run_at')} = %s, {_column(Job, 'last_success')} = %s,"  # noqa: S608
-        f" {locked} = CASE WHEN EXISTS ({still_running}) THEN {locked} ELSE NULL END WHERE {job_id} = %s"
-    )
-
-
-def job_after_final(job_id: Any, *, last_run_at: Any, last_success: bool) -> int:
-    """A job's last-run fields after one of its runs ended; ``lockedAt`` stays while another run goes."""
-    params = [
-        _field(Job, "last_run_at").get_db_prep_save(last_run_at, connection),
-        last_success,
-        RunStatus.RUNNING,
-        _field(Job, "id").get_db_prep_value(job_id, connection),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_job_after_final_sql(connection.vendor), params)
-        return cursor.rowcount
 
 
 @lru_cache(maxsize=4)

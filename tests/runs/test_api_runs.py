@@ -328,3 +328,34 @@ def test_workers_are_for_staff_only(workers, api, role, status, path):
 
     # then
     assert response.status_code == status
+
+
+# ---------------------------------------------------------------------------------- a job's lockedAt
+
+
+def test_locked_at_is_the_start_of_the_oldest_run_still_going(client, job):
+    # given: two runs going (allowed overlap), one finished, and a run of another job going
+    running_run(job, since=T0 + timedelta(minutes=5))
+    running_run(job, since=T0)
+    finished_run(job, started_at=T0 - timedelta(hours=1))
+    running_run(JobFactory(tenant=job.tenant), since=T0 - timedelta(days=1))
+
+    # when
+    detail = client.get(f"/api/jobs/{job.pk}").json()
+    listed = next(item for item in client.get("/api/jobs").json()["_embedded"]["inf:job"] if item["id"] == str(job.pk))
+
+    # then
+    assert detail["lockedAt"] == listed["lockedAt"] == iso(T0)
+    assert job.locked_at == T0
+
+
+def test_locked_at_clears_when_the_last_run_going_ends(client, job):
+    # given
+    run = running_run(job, since=T0)
+
+    # when
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, ended_at=T0 + timedelta(seconds=1))
+
+    # then
+    assert client.get(f"/api/jobs/{job.pk}").json()["lockedAt"] is None
+    assert job.locked_at is None

@@ -1,0 +1,94 @@
+"""The runs' hot statements read and write exactly what the ORM would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db.models import Model
+from django.utils import timezone
+
+from jobs.models import JobAction, JobAttachment
+from jobs.selectors import job_definition
+from runs import statements
+from runs.models import Run, RunStatus, Trigger
+from tests.factories import JobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def values(instance: Model) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
+    # given: a run with every kind of column set (JSON, UUID, datetimes, booleans, nulls)
+    job = JobFactory(data={"to": ["a@example.com"], "n": 1}, description="Nightly")
+    run = Run.objects.create(
+        job=job,
+        tenant=job.tenant,
+        owner_id=job.owner_id,
+        trigger=Trigger.MANUAL,
+        params={"region": "eu", "list": [1, 2]},
+        scheduled_for=timezone.now() - timedelta(minutes=1),
+        lease_token=uuid.uuid4(),
+        success=None,
+    )
+    expected = Run.objects.select_related("job", "job__tenant").get(pk=run.pk)
+
+    # when
+    read = statements.run_with_job(str(run.pk))
+
+    # then
+    assert read is not None
+    assert values(read) == values(expected)
+    assert values(read.job) == values(expected.job)
+    assert values(read.job.tenant) == values(expected.job.tenant)
+    assert read._state.adding is False
+
+
+def test_an_unknown_run_reads_as_none():
+    assert statements.run_with_job(uuid.uuid4()) is None
+
+
+def test_a_jobs_actions_and_attachments_read_in_one_statement_match_the_orm(django_assert_num_queries):
+    # given: actions out of creation order, one with two attachments, one with none
+    job = JobFactory()
+    second = JobAction.objects.create(job=job, type="webhook", name="Second", index=1, data={"url": "https://x"})
+    first = JobAction.objects.create(job=job, type="email", name="First", index=0, run_condition={"failed": False})
+    for name in ("b.csv", "a.csv"):
+        JobAttachment.objects.create(action=first, type="file", name=name, data={})
+
+    # when
+    with django_assert_num_queries(1):
+        actions = statements.job_actions(job.pk)
+
+    # then
+    assert [(action.name, [item.name for item in items]) for action, items in actions] == [
+        ("First", ["b.csv", "a.csv"]),
+        ("Second", []),
+    ]
+    assert job_definition(job, actions) == job_definition(job)
+    assert second.pk == actions[1][0].pk
+
+
+def test_a_job_without_actions_reads_none():
+    assert statements.job_actions(JobFactory().pk) == []
+
+
+def test_a_fenced_write_needs_the_lease_token():
+    # given
+    job = JobFactory()
+    token = uuid.uuid4()
+    run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, status=RunStatus.RUNNING)
+    Run.objects.filter(pk=run.pk).update(lease_token=token)
+
+    # when
+    stale = statements.run_update_fenced(run.pk, uuid.uuid4(), {"progress": [{"key": "x"}]})
+    current = statements.run_update_fenced(run.pk, token, {"progress": [{"key": "type"}], "warnings": True})
+
+    # then
+    run.refresh_from_db()
+    assert (stale, current) == (0, 1)
+    assert (run.progress, run.warnings) == ([{"key": "type"}], True)
