@@ -226,7 +226,10 @@ def run_finish(
     caller holds it (with its job), spares reading it again.
     """
     now = timezone.now()
-    with transaction.atomic():
+    # A failure that will be retried commits together with its next attempt, so a failed run is never
+    # left without it. Any other end is one statement, and needs no transaction of its own.
+    retrying = retry and status in (RunStatus.FAILED, RunStatus.TIMED_OUT)
+    with transaction.atomic() if retrying else nullcontext():
         final = {
             "status": status,
             "success": status == RunStatus.SUCCEEDED,
@@ -249,16 +252,14 @@ def run_finish(
                 now,
                 None,
             )
-        # The retry is made in the same transaction as the failure: a failed run is never left
-        # without its next attempt.
-        if retry and run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+        if retrying:
             run_retry(run=run, now=now)
         _after_final(run, now)
     return True
 
 
 def _after_final(run: Run, now: datetime) -> None:
-    """In the transaction that ends a run: the job's last-run fields; after it commits, the waiters."""
+    """With a run's end (in its transaction, when it has one): the job's last-run fields; then the waiters."""
     values = {"last_run_at": run.started_at or now, "last_success": run.status == RunStatus.SUCCEEDED}
     statements.update(Job, {"id": run.job_id}, values)
     # A slot just freed: start whatever waits for one.
