@@ -17,7 +17,7 @@ from informer.api.exceptions import Conflict
 from jobs.drivers.registry import UnknownDriver, job_driver
 from jobs.models import Job, OverlapPolicy
 from jobs.selectors import job_definition
-from runs import statements
+from runs import bookkeeping, statements
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger, Worker
 
 logger = logging.getLogger(__name__)
@@ -259,9 +259,8 @@ def run_finish(
 
 
 def _after_final(run: Run, now: datetime) -> None:
-    """With a run's end (in its transaction, when it has one): the job's last-run fields; then the waiters."""
-    values = {"last_run_at": run.started_at or now, "last_success": run.status == RunStatus.SUCCEEDED}
-    statements.update(Job, {"id": run.job_id}, values)
+    """Once a run ended: the job's last-run fields (see ``bookkeeping``), then the runs waiting for a slot."""
+    bookkeeping.note(run.job_id, run.started_at or now, run.status == RunStatus.SUCCEEDED)
     # A slot just freed: start whatever waits for one.
     transaction.on_commit(dispatch_waiting)
 

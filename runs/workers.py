@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.dispatch import receiver
 
-from runs import services
+from runs import bookkeeping, services
 from runs.models import Worker
 
 logger = logging.getLogger(__name__)
@@ -44,18 +45,23 @@ def _register(pid: int) -> Worker:
     worker = services.worker_register(
         name=f"{cluster}@{host}:{pid}", host=host, pid=pid, cluster=cluster, concurrency=1
     )
+    bookkeeping.start()
     threading.Thread(target=_heartbeat, args=(worker.pk,), name="worker-heartbeat", daemon=True).start()
     logger.info("Registered worker %s", worker.name)
     return worker
 
 
 def _heartbeat(worker_id: object) -> None:
-    """Keep the worker's liveness fresh even while it is idle."""
+    """Keep the worker's liveness fresh even while it is idle, and write the jobs' deferred last-run fields."""
     interval = max(1.0, float(settings.INFORMER_HEARTBEAT_SECONDS))
     stop = threading.Event()
-    while not stop.wait(interval):
+    last_beat = time.monotonic()
+    while not stop.wait(bookkeeping.FLUSH_SECONDS):
         try:
-            services.worker_heartbeat(worker_id=worker_id)  # type: ignore[arg-type]
+            bookkeeping.flush()
+            if time.monotonic() - last_beat >= interval:
+                last_beat = time.monotonic()
+                services.worker_heartbeat(worker_id=worker_id)  # type: ignore[arg-type]
         except Exception:
             logger.exception("Worker heartbeat failed")
         finally:
@@ -97,6 +103,7 @@ def mark_stopped() -> None:
     if worker is None:
         return
     try:
+        bookkeeping.flush()
         services.worker_stopped(worker_id=worker.pk)
     except Exception:  # stopping must not fail because the database is gone
         logger.exception("Could not record that worker %s stopped", worker.name)

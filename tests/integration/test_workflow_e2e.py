@@ -212,4 +212,9 @@ def test_a_scheduled_workflow_runs_its_actions_by_their_conditions(stack, smtp, 
     assert Run.objects.filter(job=job).count() == 1
     job.refresh_from_db()
     assert job.next_run_at is not None and job.next_run_at > timezone.now()
-    assert job.last_success is (status == 200)
+    # The worker writes a job's last-run fields within a second of the run's end (runs.bookkeeping).
+    wait_for(
+        lambda: Job.objects.filter(pk=job.pk, last_success=(status == 200), last_run_at=run.started_at).exists(),
+        timeout=5,
+        message="the job's last-run fields follow its run",
+    )
