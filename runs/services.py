@@ -131,11 +131,14 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     # Read and prepare outside the claim's transaction: on SQLite that transaction holds the one
     # write lock every worker and the scheduler queue for, so it should hold it as briefly as it can.
     # What is read here is re-checked by the conditional UPDATE below.
-    run = statements.run_with_job(run_id)
-    if run is None or run.status != RunStatus.QUEUED or run.not_before > now:
+    read = statements.run_for_claim(run_id)
+    if read is None:
+        return None
+    run, actions = read
+    if run.status != RunStatus.QUEUED or run.not_before > now:
         return None
     job = run.job
-    definition = job_definition(job, statements.job_actions(job.pk))
+    definition = job_definition(job, actions)
     claimed = {
         "definition": definition,
         # The first step's entry goes in with the claim, so a client sees the run start at once

@@ -73,9 +73,11 @@ class _Rows:
             self.parts.append((model, [field.attname for field in fields], converters))
         self.columns = ", ".join(columns)
 
-    def build(self, row: tuple[Any, ...]) -> list[Model]:
-        instances, offset = [], 0
-        for model, names, converters in self.parts:
+    def build(self, row: tuple[Any, ...], first: int = 0, last: int | None = None) -> list[Model]:
+        """Instances of the models ``first`` to ``last`` (all by default) from one row."""
+        instances = []
+        offset = sum(len(names) for _, names, _ in self.parts[:first])
+        for model, names, converters in self.parts[first:last]:
             values = []
             for value, (col, functions) in zip(row[offset : offset + len(names)], converters, strict=True):
                 for function in functions:
@@ -88,58 +90,49 @@ class _Rows:
 
 @lru_cache(maxsize=4)
 def _claim_read(vendor: str) -> tuple[str, _Rows]:
-    rows = _Rows((Run, Job, Tenant), ("r", "j", "t"))
+    rows = _Rows((Run, Job, Tenant, JobAction, JobAttachment), ("r", "j", "t", "a", "f"))
+    order = ", ".join(f"a.{_column(JobAction, name)}" for name in ("index", "created_at", "id"))
     sql = (
         f"SELECT {rows.columns} FROM {_table(Run)} r"  # noqa: S608
         f" INNER JOIN {_table(Job)} j ON j.{_column(Job, 'id')} = r.{_column(Run, 'job')}"
         f" INNER JOIN {_table(Tenant)} t ON t.{_column(Tenant, 'id')} = j.{_column(Job, 'tenant')}"
+        f" LEFT OUTER JOIN {_table(JobAction)} a ON a.{_column(JobAction, 'job')} = j.{_column(Job, 'id')}"
+        f" LEFT OUTER JOIN {_table(JobAttachment)} f"
+        f" ON f.{_column(JobAttachment, 'action')} = a.{_column(JobAction, 'id')}"
         f" WHERE r.{_column(Run, 'id')} = %s"
-    )
-    return sql, rows
-
-
-def run_with_job(run_id: Any) -> Run | None:
-    """``Run.objects.select_related("job", "job__tenant").filter(pk=run_id).first()``, without building it each time."""
-    sql, rows = _claim_read(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_field(Run, "id").get_db_prep_value(run_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    run, job, tenant = rows.build(row)
-    job.tenant = tenant
-    run.job = job
-    return run
-
-
-@lru_cache(maxsize=4)
-def _actions_read(vendor: str) -> tuple[str, _Rows]:
-    rows = _Rows((JobAction, JobAttachment), ("a", "f"))
-    action, attachment = _table(JobAction), _table(JobAttachment)
-    order = ", ".join(f"a.{_column(JobAction, name)}" for name in ("index", "created_at", "id"))
-    sql = (
-        f"SELECT {rows.columns} FROM {action} a"  # noqa: S608
-        f" LEFT OUTER JOIN {attachment} f ON f.{_column(JobAttachment, 'action')} = a.{_column(JobAction, 'id')}"
-        f" WHERE a.{_column(JobAction, 'job')} = %s"
         f" ORDER BY {order}, f.{_column(JobAttachment, 'created_at')}"
     )
     return sql, rows
 
 
-def job_actions(job_id: Any) -> list[tuple[JobAction, list[JobAttachment]]]:
-    """A job's actions in run order, each with its attachments in creation order, in one statement."""
-    sql, rows = _actions_read(connection.vendor)
+Actions = list[tuple[JobAction, list[JobAttachment]]]
+
+
+def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
+    """A run with its job and tenant, and the job's actions (in run order) with their attachments.
+
+    In one statement: a row per attachment (or per action without any, or one row for a job without
+    actions). The run is what ``Run.objects.select_related("job", "job__tenant")`` reads.
+    """
+    sql, rows = _claim_read(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_field(JobAction, "job").get_db_prep_value(job_id, connection)])
+        cursor.execute(sql, [_field(Run, "id").get_db_prep_value(run_id, connection)])
         fetched = cursor.fetchall()
-    actions: list[tuple[JobAction, list[JobAttachment]]] = []
+    if not fetched:
+        return None
+    run, job, tenant = rows.build(fetched[0], 0, 3)
+    job.tenant = tenant
+    run.job = job
+    actions: Actions = []
     for row in fetched:
-        action, attachment = rows.build(row)
+        action, attachment = rows.build(row, 3)
+        if action.pk is None:
+            continue
         if not actions or actions[-1][0].pk != action.pk:
             actions.append((action, []))
         if attachment.pk is not None:
             actions[-1][1].append(attachment)
-    return actions
+    return run, actions
 
 
 _CLAIMED = ("definition", "progress", "status", "started_at", "heartbeat_at", "lease_token", "worker")

@@ -38,10 +38,10 @@ def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
     expected = Run.objects.select_related("job", "job__tenant").get(pk=run.pk)
 
     # when
-    read = statements.run_with_job(str(run.pk))
+    read, actions = statements.run_for_claim(str(run.pk))
 
     # then
-    assert read is not None
+    assert actions == []
     assert values(read) == values(expected)
     assert values(read.job) == values(expected.job)
     assert values(read.job.tenant) == values(expected.job.tenant)
@@ -49,12 +49,13 @@ def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
 
 
 def test_an_unknown_run_reads_as_none():
-    assert statements.run_with_job(uuid.uuid4()) is None
+    assert statements.run_for_claim(uuid.uuid4()) is None
 
 
 def test_a_jobs_actions_and_attachments_read_in_one_statement_match_the_orm(django_assert_num_queries):
     # given: actions out of creation order, one with two attachments, one with none
     job = JobFactory()
+    run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
     second = JobAction.objects.create(job=job, type="webhook", name="Second", index=1, data={"url": "https://x"})
     first = JobAction.objects.create(job=job, type="email", name="First", index=0, run_condition={"failed": False})
     for name in ("b.csv", "a.csv"):
@@ -62,19 +63,16 @@ def test_a_jobs_actions_and_attachments_read_in_one_statement_match_the_orm(djan
 
     # when
     with django_assert_num_queries(1):
-        actions = statements.job_actions(job.pk)
+        read, actions = statements.run_for_claim(run.pk)
 
     # then
     assert [(action.name, [item.name for item in items]) for action, items in actions] == [
         ("First", ["b.csv", "a.csv"]),
         ("Second", []),
     ]
-    assert job_definition(job, actions) == job_definition(job)
+    assert job_definition(read.job, actions) == job_definition(job)
     assert second.pk == actions[1][0].pk
-
-
-def test_a_job_without_actions_reads_none():
-    assert statements.job_actions(JobFactory().pk) == []
+    assert values(read) == values(Run.objects.get(pk=run.pk))
 
 
 def test_a_fenced_write_needs_the_lease_token():
