@@ -243,7 +243,8 @@ def run_finish(
             "ended_at": now,
             "lease_token": None,
         }
-        if not statements.run_update_fenced(run_id, token, final):
+        waiting = statements.run_end(run_id, token, final, now)
+        if waiting is None:
             return False
         if run is None or run.pk != run_id:
             run = Run.objects.select_related("job").get(pk=run_id)
@@ -257,15 +258,21 @@ def run_finish(
             )
         if retrying:
             run_retry(run=run, now=now)
-        _after_final(run, now)
+        _after_final(run, now, waiting=waiting)
     return True
 
 
-def _after_final(run: Run, now: datetime) -> None:
-    """Once a run ended: the job's last-run fields (see ``bookkeeping``), then the runs waiting for a slot."""
+def _after_final(run: Run, now: datetime, *, waiting: bool | None = None) -> None:
+    """Once a run ended: the job's last-run fields (see ``bookkeeping``), then the runs waiting for a slot.
+
+    ``waiting`` is whether runs wait, when the caller already knows; otherwise it is asked.
+    """
     bookkeeping.note(run.job_id, run.started_at or now, run.status == RunStatus.SUCCEEDED)
-    # A slot just freed: start whatever waits for one.
-    transaction.on_commit(dispatch_waiting)
+    # A slot just freed: start whatever waits for one (after the commit, when in a transaction).
+    if waiting is None:
+        transaction.on_commit(dispatch_waiting)
+    elif waiting:
+        transaction.on_commit(runs_dispatch)
 
 
 def dispatch_waiting() -> int:

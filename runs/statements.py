@@ -90,17 +90,14 @@ class _Rows:
 
 @lru_cache(maxsize=4)
 def _claim_read(vendor: str) -> tuple[str, _Rows]:
-    rows = _Rows((Run, Job, Tenant, JobAction, JobAttachment), ("r", "j", "t", "a", "f"))
+    rows = _Rows((Run, Job, Tenant, JobAction), ("r", "j", "t", "a"))
     order = ", ".join(f"a.{_column(JobAction, name)}" for name in ("index", "created_at", "id"))
     sql = (
         f"SELECT {rows.columns} FROM {_table(Run)} r"  # noqa: S608
         f" INNER JOIN {_table(Job)} j ON j.{_column(Job, 'id')} = r.{_column(Run, 'job')}"
         f" INNER JOIN {_table(Tenant)} t ON t.{_column(Tenant, 'id')} = j.{_column(Job, 'tenant')}"
         f" LEFT OUTER JOIN {_table(JobAction)} a ON a.{_column(JobAction, 'job')} = j.{_column(Job, 'id')}"
-        f" LEFT OUTER JOIN {_table(JobAttachment)} f"
-        f" ON f.{_column(JobAttachment, 'action')} = a.{_column(JobAction, 'id')}"
-        f" WHERE r.{_column(Run, 'id')} = %s"
-        f" ORDER BY {order}, f.{_column(JobAttachment, 'created_at')}"
+        f" WHERE r.{_column(Run, 'id')} = %s ORDER BY {order}"
     )
     return sql, rows
 
@@ -111,8 +108,9 @@ Actions = list[tuple[JobAction, list[JobAttachment]]]
 def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
     """A run with its job and tenant, and the job's actions (in run order) with their attachments.
 
-    In one statement: a row per attachment (or per action without any, or one row for a job without
-    actions). The run is what ``Run.objects.select_related("job", "job__tenant")`` reads.
+    One statement with a row per action (one row for a job without actions), and a second for the
+    attachments only when there are actions. The run is what
+    ``Run.objects.select_related("job", "job__tenant")`` reads.
     """
     sql, rows = _claim_read(connection.vendor)
     with connection.cursor() as cursor:
@@ -123,15 +121,11 @@ def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
     run, job, tenant = rows.build(fetched[0], 0, 3)
     job.tenant = tenant
     run.job = job
-    actions: Actions = []
-    for row in fetched:
-        action, attachment = rows.build(row, 3)
-        if action.pk is None:
-            continue
-        if not actions or actions[-1][0].pk != action.pk:
-            actions.append((action, []))
-        if attachment.pk is not None:
-            actions[-1][1].append(attachment)
+    actions: Actions = [(action, []) for (action,) in (rows.build(row, 3) for row in fetched) if action.pk is not None]
+    if actions:
+        attachments = {action.pk: items for action, items in actions}
+        for attachment in JobAttachment.objects.filter(action_id__in=list(attachments)).order_by("created_at"):
+            attachments[attachment.action_id].append(attachment)
     return run, actions
 
 
@@ -199,6 +193,47 @@ def _waiting_sql(vendor: str) -> str:
         f"SELECT 1 FROM {run} WHERE {_column(Run, 'status')} = %s"  # noqa: S608
         f" AND {_column(Run, 'not_before')} <= %s AND {_column(Run, 'enqueued_at')} IS NULL LIMIT 1"
     )
+
+
+_ENDED = ("status", "success", "error", "progress", "data", "warnings", "ended_at", "lease_token")
+
+
+@lru_cache(maxsize=4)
+def _end_sql(vendor: str) -> str:
+    run = _table(Run)
+    sets = ", ".join(f"{_column(Run, name)} = %s" for name in _ENDED)
+    match = " AND ".join(f"{_column(Run, name)} = %s" for name in ("id", "lease_token", "status"))
+    waiting = _waiting_sql(vendor).replace(f"FROM {run} WHERE", f"FROM {run} w WHERE", 1)
+    return f"UPDATE {run} SET {sets} WHERE {match} RETURNING ({waiting})"  # noqa: S608
+
+
+def _returning() -> bool:
+    """Whether the database has ``UPDATE ... RETURNING`` (PostgreSQL; SQLite from 3.35)."""
+    return bool(connection.features.can_return_columns_from_insert)
+
+
+def run_end(run_id: Any, token: Any, values: dict[str, Any], now: Any) -> bool | None:
+    """Write a running run's end while ``token`` holds its lease, and tell whether runs wait for a slot.
+
+    None when the lease was lost (nothing written); otherwise whether a queued run is due and waits to
+    be enqueued, asked in the same statement (``RETURNING``) where the database can.
+    """
+    if not _returning():
+        if not run_update_fenced(run_id, token, values):
+            return None
+        return runs_waiting(now)
+    params = [_field(Run, name).get_db_prep_save(values[name], connection) for name in _ENDED]
+    params += [
+        _field(Run, "id").get_db_prep_value(run_id, connection),
+        _field(Run, "lease_token").get_db_prep_value(token, connection),
+        RunStatus.RUNNING,
+        RunStatus.QUEUED,
+        _field(Run, "not_before").get_db_prep_value(now, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_end_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    return None if row is None else row[0] is not None
 
 
 def runs_waiting(now: Any) -> bool:

@@ -48,11 +48,21 @@ def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
     assert read._state.adding is False
 
 
+def test_a_job_without_actions_is_read_in_one_statement(django_assert_num_queries):
+    job = JobFactory()
+    run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
+
+    with django_assert_num_queries(1):
+        read, actions = statements.run_for_claim(run.pk)
+
+    assert (read.pk, read.job.pk, actions) == (run.pk, job.pk, [])
+
+
 def test_an_unknown_run_reads_as_none():
     assert statements.run_for_claim(uuid.uuid4()) is None
 
 
-def test_a_jobs_actions_and_attachments_read_in_one_statement_match_the_orm(django_assert_num_queries):
+def test_a_jobs_actions_and_attachments_read_in_two_statements_match_the_orm(django_assert_num_queries):
     # given: actions out of creation order, one with two attachments, one with none
     job = JobFactory()
     run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
@@ -62,7 +72,7 @@ def test_a_jobs_actions_and_attachments_read_in_one_statement_match_the_orm(djan
         JobAttachment.objects.create(action=first, type="file", name=name, data={})
 
     # when
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         read, actions = statements.run_for_claim(run.pk)
 
     # then
@@ -90,3 +100,39 @@ def test_a_fenced_write_needs_the_lease_token():
     run.refresh_from_db()
     assert (stale, current) == (0, 1)
     assert (run.progress, run.warnings) == ([{"key": "type"}], True)
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["one statement", "update then probe"])
+def test_a_runs_end_tells_whether_runs_wait_for_a_slot(monkeypatch, returning):
+    # given: a running run, a run held back by a limit, a run already enqueued and a retry not yet due
+    monkeypatch.setattr(statements, "_returning", lambda: returning)
+    job = JobFactory()
+    now = timezone.now()
+    token = uuid.uuid4()
+    run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, status=RunStatus.RUNNING)
+    Run.objects.filter(pk=run.pk).update(lease_token=token)
+    Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, enqueued_at=now)
+    Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.RETRY, not_before=now + timedelta(seconds=30))
+    ended = {
+        "status": RunStatus.SUCCEEDED,
+        "success": True,
+        "error": "",
+        "progress": [],
+        "data": {"n": 1},
+        "warnings": False,
+        "ended_at": now,
+        "lease_token": None,
+    }
+
+    # when: nothing waits, then a stale writer, then (another run) with one run waiting
+    nothing_waits = statements.run_end(run.pk, token, ended, now)
+    stale = statements.run_end(run.pk, token, dict(ended, data={"n": 2}), now)
+    other = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, status=RunStatus.RUNNING)
+    Run.objects.filter(pk=other.pk).update(lease_token=token)
+    Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL, enqueued_at=None, not_before=now)
+    one_waits = statements.run_end(other.pk, token, ended, now)
+
+    # then
+    assert (nothing_waits, stale, one_waits) == (False, None, True)
+    run.refresh_from_db()
+    assert (run.status, run.data, run.lease_token, run.ended_at) == (RunStatus.SUCCEEDED, {"n": 1}, None, now)
