@@ -202,8 +202,10 @@ class Lease(threading.Thread):
         poll = min(1.0, interval)
         last_beat = time.monotonic()
         execution = self.execution
+        if self.done.wait(poll):
+            return  # the run ended within one poll: this thread never touched the database
         try:
-            while not self.done.wait(poll):
+            while True:
                 elapsed = time.monotonic() - execution.started
                 if elapsed > execution.timeout_seconds:
                     execution.stop.set()
@@ -230,6 +232,8 @@ class Lease(threading.Thread):
                         return
                     if self.worker is not None:
                         services.worker_heartbeat(worker_id=self.worker.pk)
+                if self.done.wait(poll):
+                    return
         except Exception:
             logger.exception("Lease thread of run %s failed", execution.run_id)
             execution.stop.set()

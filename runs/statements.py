@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 from informer.models import Tenant
@@ -66,25 +66,34 @@ class _Rows:
         for model, alias in zip(models, aliases, strict=True):
             fields = list(model._meta.concrete_fields)
             converters = []
-            for field in fields:
+            for position, field in enumerate(fields):
                 col = field.get_col(alias)
-                converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+                functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                if functions:
+                    converters.append((position, col, functions))
                 columns.append(f"{alias}.{connection.ops.quote_name(field.column)}")
-            self.parts.append((model, [field.attname for field in fields], converters))
+            pk_position = fields.index(model._meta.pk)
+            self.parts.append((model, [field.attname for field in fields], converters, pk_position))
         self.columns = ", ".join(columns)
 
-    def build(self, row: tuple[Any, ...], first: int = 0, last: int | None = None) -> list[Model]:
-        """Instances of the models ``first`` to ``last`` (all by default) from one row."""
-        instances = []
-        offset = sum(len(names) for _, names, _ in self.parts[:first])
-        for model, names, converters in self.parts[first:last]:
-            values = []
-            for value, (col, functions) in zip(row[offset : offset + len(names)], converters, strict=True):
-                for function in functions:
-                    value = function(value, col, connection)
-                values.append(value)
+    def build(self, row: tuple[Any, ...], first: int = 0, last: int | None = None) -> list[Any]:
+        """Instances of the models ``first`` to ``last`` (all by default) from one row; None for an
+        outer join's missing side (a null primary key)."""
+        instances: list[Any] = []
+        db = connections[DEFAULT_DB_ALIAS]
+        offset = sum(len(names) for _, names, _, _ in self.parts[:first])
+        for model, names, converters, pk_position in self.parts[first:last]:
+            values = list(row[offset : offset + len(names)])
             offset += len(names)
-            instances.append(model.from_db(connection.alias, names, values))
+            if values[pk_position] is None:
+                instances.append(None)
+                continue
+            for position, col, functions in converters:
+                value = values[position]
+                for function in functions:
+                    value = function(value, col, db)
+                values[position] = value
+            instances.append(model.from_db(DEFAULT_DB_ALIAS, names, values))
         return instances
 
 
@@ -121,7 +130,7 @@ def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
     run, job, tenant = rows.build(fetched[0], 0, 3)
     job.tenant = tenant
     run.job = job
-    actions: Actions = [(action, []) for (action,) in (rows.build(row, 3) for row in fetched) if action.pk is not None]
+    actions: Actions = [(action, []) for (action,) in (rows.build(row, 3) for row in fetched) if action is not None]
     if actions:
         attachments = {action.pk: items for action, items in actions}
         for attachment in JobAttachment.objects.filter(action_id__in=list(attachments)).order_by("created_at"):
