@@ -92,6 +92,9 @@ def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue
     return run
 
 
+CLAIMS_LOCK = 0x1F0B5  # the PostgreSQL advisory lock key that serialises claims
+
+
 def _lock_claims() -> None:
     """Serialise claims so the concurrency limits cannot be overshot by two workers at once.
 
@@ -100,7 +103,7 @@ def _lock_claims() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1F0B5])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIMS_LOCK])
 
 
 def _wait_reason(run: Run, job: Job) -> str | None:
@@ -150,25 +153,29 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
         "lease_token": uuid.uuid4(),
         "worker": worker.pk if worker is not None else None,
     }
-    with transaction.atomic():
-        _lock_claims()
-        # The limits are checked by the claim itself, under the lock: no other claim changes the
-        # counts before this one commits. Only "allow" lets runs of one job overlap; otherwise a run
-        # waits for the one going.
-        won = statements.run_claim(
-            run,
-            claimed,
-            cluster_limit=settings.INFORMER_MAX_CONCURRENT_RUNS,
-            tenant_limit=job.tenant.max_concurrent_jobs,
-            exclusive=job.overlap_policy != OverlapPolicy.ALLOW,
-        )
-        if not won:
-            reason = _wait_reason(run, job)
-            # Un-enqueued (while still queued) in the same transaction, so the dispatch that follows
-            # the end of a running run sees it waiting.
-            if reason is not None and Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(enqueued_at=None):
-                logger.info("Run %s waits: %s", run.pk, reason)
-            return None
+    # The limits are checked by the claim itself, under the claims lock: no other claim changes the
+    # counts before this one commits. Only "allow" lets runs of one job overlap; otherwise a run waits
+    # for the one going.
+    limits = {
+        "cluster_limit": settings.INFORMER_MAX_CONCURRENT_RUNS,
+        "tenant_limit": job.tenant.max_concurrent_jobs,
+        "exclusive": job.overlap_policy != OverlapPolicy.ALLOW,
+    }
+    # On PostgreSQL the usual case (the run starts) is one round trip; when it does not start, the
+    # transaction below tries again and, if a limit still holds, marks the run waiting under the lock.
+    won = not connection.in_atomic_block and statements.one_message_claims()
+    won = won and statements.run_claim(run, claimed, lock=CLAIMS_LOCK, **limits)
+    if not won:
+        with transaction.atomic():
+            _lock_claims()
+            if not statements.run_claim(run, claimed, **limits):
+                reason = _wait_reason(run, job)
+                # Un-enqueued (while still queued) in the same transaction, so the dispatch that
+                # follows the end of a running run sees it waiting.
+                waits = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED)
+                if reason is not None and waits.update(enqueued_at=None):
+                    logger.info("Run %s waits: %s", run.pk, reason)
+                return None
     # The row now holds exactly what was written: no need to read it back.
     for name, value in claimed.items():
         if name != "worker":

@@ -155,21 +155,52 @@ def _claim_sql(vendor: str, exclusive: bool) -> str:
     return sql
 
 
-def run_claim(run: Run, values: dict[str, Any], *, cluster_limit: int, tenant_limit: int, exclusive: bool) -> bool:
+def run_claim(
+    run: Run,
+    values: dict[str, Any],
+    *,
+    cluster_limit: int,
+    tenant_limit: int,
+    exclusive: bool,
+    lock: int | None = None,
+) -> bool:
     """Start a queued run if it is still queued and no concurrency limit holds it back, in one statement.
 
     Under the limits when fewer than ``cluster_limit`` runs go in the cluster and fewer than
-    ``tenant_limit`` in the run's tenant, and (``exclusive``) none of its job. The caller serialises
-    claims, so the counts cannot change before the claim commits.
+    ``tenant_limit`` in the run's tenant, and (``exclusive``) none of its job. Claims must be
+    serialised so the counts cannot change before the claim commits: either the caller holds the
+    claims lock in its transaction, or ``lock`` is that lock's key (see ``one_message_claims``) and the
+    claim takes it itself, in the same message.
     """
     params = [_field(Run, name).get_db_prep_save(values[name], connection) for name in _CLAIMED]
     params += [_field(Run, "id").get_db_prep_value(run.pk, connection), RunStatus.QUEUED]
     params += [RunStatus.RUNNING, cluster_limit, RunStatus.RUNNING, run.tenant_id, tenant_limit]
     if exclusive:
         params += [RunStatus.RUNNING, _field(Run, "job").get_db_prep_value(run.job_id, connection)]
+    sql = _claim_sql(connection.vendor, exclusive)
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(connection.vendor, exclusive), params)
+        if lock is None:
+            cursor.execute(sql, params)
+            return cursor.rowcount == 1
+        # PostgreSQL runs the statements of one simple-protocol message as one implicit transaction,
+        # and gives each statement of it a fresh snapshot: the UPDATE counts what every claim that
+        # held the lock before it committed, and the lock is released when the message commits.
+        cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {sql}", [lock, *params])
+        cursor.nextset()
         return cursor.rowcount == 1
+
+
+def one_message_claims() -> bool:
+    """Whether a claim can take the claims lock and update in one message (one round trip, no BEGIN/COMMIT).
+
+    PostgreSQL through psycopg 3 with client-side binding (Django's default), which sends a query with
+    several statements as one simple-protocol message.
+    """
+    if connection.vendor != "postgresql" or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
 
 
 def run_update_fenced(run_id: Any, token: Any, values: dict[str, Any]) -> int:

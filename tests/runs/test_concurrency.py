@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from jobs.drivers.base import StepResult
-from runs import services
+from runs import services, statements
 from runs.models import Run, RunStatus
 from tests.factories import JobFactory, TenantFactory, UserFactory
 
@@ -17,6 +19,14 @@ LIMITS = {
     "tenant limit": (2, 50, 1, (3, 0), [2, 2, 2]),
     "cluster limit": (10, 2, 2, (1, 2), [2, 1, 1]),
 }
+
+
+@pytest.fixture(params=["in a transaction", "autocommit"])
+def claims_db(request: pytest.FixtureRequest) -> str:
+    """A test database, with the claim called inside a transaction or not (on PostgreSQL the latter is
+    the one-message claim)."""
+    request.getfixturevalue("db" if request.param == "in a transaction" else "transactional_db")
+    return str(request.param)
 
 
 def finish(run: Run) -> None:
@@ -62,7 +72,7 @@ def test_runs_over_a_limit_wait_and_none_is_dropped(db, settings, email_step, li
     assert list(Run.objects.values_list("status", flat=True)) == [RunStatus.SUCCEEDED] * 5
 
 
-def test_a_claim_over_the_tenant_limit_leaves_the_run_queued_and_unenqueued(db, time_machine):
+def test_a_claim_over_the_tenant_limit_leaves_the_run_queued_and_unenqueued(claims_db, time_machine):
     # given
     tenant = TenantFactory(max_concurrent_jobs=1)
     owner = UserFactory(tenant=tenant)
@@ -80,7 +90,7 @@ def test_a_claim_over_the_tenant_limit_leaves_the_run_queued_and_unenqueued(db, 
     assert (waiting.status, waiting.enqueued_at, waiting.started_at) == (RunStatus.QUEUED, None, None)
 
 
-def test_other_tenants_are_not_held_back(db):
+def test_other_tenants_are_not_held_back(claims_db):
     # given
     full = UserFactory(tenant=TenantFactory(max_concurrent_jobs=1))
     other = UserFactory(tenant=TenantFactory(max_concurrent_jobs=1))
@@ -93,3 +103,50 @@ def test_other_tenants_are_not_held_back(db):
 
     # then
     assert [result is not None for result in results] == [False, True]
+
+
+def test_concurrent_claims_never_overshoot_the_tenant_limit(transactional_db):
+    # given: eight runs of one tenant allowed one at a time, claimed by eight threads at once
+    owner = UserFactory(tenant=TenantFactory(max_concurrent_jobs=1))
+    runs = [services.run_create_manual(job=JobFactory(owner=owner), enqueue=False) for _ in range(8)]
+    start = threading.Barrier(len(runs))
+    claimed: list[Any] = []
+
+    def claim(run: Run) -> None:
+        try:
+            start.wait()
+            claimed.append(services.run_claim(run_id=run.pk, worker=None))
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=claim, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # then: exactly one started; the others wait, queued and un-enqueued
+    assert sum(result is not None for result in claimed) == 1
+    assert Run.objects.filter(status=RunStatus.RUNNING).count() == 1
+    assert Run.objects.filter(status=RunStatus.QUEUED, enqueued_at__isnull=True).count() == 7
+
+
+def test_on_postgresql_a_claim_outside_a_transaction_is_one_message(transactional_db, monkeypatch):
+    # given
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-message claim is PostgreSQL's")
+    calls: list[Any] = []
+    original = statements.run_claim
+    monkeypatch.setattr(
+        statements, "run_claim", lambda *args, **kwargs: calls.append(kwargs.get("lock")) or original(*args, **kwargs)
+    )
+    run = services.run_create_manual(job=JobFactory(), enqueue=False)
+
+    # when
+    claimed = services.run_claim(run_id=run.pk, worker=None)
+
+    # then
+    assert claimed is not None
+    assert calls == [services.CLAIMS_LOCK]
+    assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
