@@ -1,11 +1,12 @@
 """The few statements every run executes, built once instead of once per run.
 
-A no-op run costs two reads, a claim and a finish. Building each through the ORM
-takes about ten times longer than the database takes to run it (a third of a millisecond of query
-compilation against a few hundredths on SQLite), and on a busy cluster that compilation is most of
-what a run costs. So these statements are written here as SQL, once per database: table and column
-names come from the models' metadata and every value is converted by the model field it is stored
-in (``get_db_prep_save``), exactly as the ORM would convert it. Values are always parameters.
+A no-op run costs a read, a claim and an end (three round trips on PostgreSQL). Building each
+through the ORM takes about ten times longer than the database takes to run it (a third of a
+millisecond of query compilation against a few hundredths on SQLite), and on a busy cluster that
+compilation was most of what a run cost. So these statements are written here as SQL, once per
+database: table and column names come from the models' metadata and every value is converted by the
+model field it is stored in (``get_db_prep_save``), exactly as the ORM would convert it. Values are
+always parameters.
 
 Everything that is not on every run's path (waits, cancellation, the reaper, the API) uses the ORM.
 """
