@@ -41,6 +41,11 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(editing_of__isnull=True)
 
 
+# The status of a run under way as the runs app stores it (this app reads runs only through the
+# reverse relation ``Job.runs``; it does not import the runs app).
+RUN_RUNNING = "running"
+
+
 class Job(models.Model):
     """A scheduled or manually run unit of work: the type's step, then ordered actions."""
 
@@ -124,7 +129,7 @@ class Job(models.Model):
         """
         if "running_since" in self.__dict__:
             return self.__dict__["running_since"]
-        return self.runs.filter(status="running").aggregate(first=models.Min("started_at"))["first"]
+        return self.runs.filter(status=RUN_RUNNING).aggregate(first=models.Min("started_at"))["first"]
 
     @property
     def natural_id(self) -> str:

@@ -12,6 +12,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from informer.models import User
 from jobs.models import (
+    RUN_RUNNING,
     Job,
     JobAction,
     JobAttachment,
@@ -25,9 +26,8 @@ ALL_JOB_PERMISSIONS = frozenset({"view_job", "change_job", "run_job", "delete_jo
 
 def with_locked_at(jobs: QuerySet[Job]) -> QuerySet[Job]:
     """Annotate ``Job.locked_at``: the start of the oldest run still going (few rows: those running)."""
-    from runs.models import Run, RunStatus
-
-    running = Run.objects.filter(job_id=OuterRef("pk"), status=RunStatus.RUNNING).order_by("started_at")
+    runs = Job._meta.get_field("runs").related_model._default_manager
+    running = runs.filter(job_id=OuterRef("pk"), status=RUN_RUNNING).order_by("started_at")
     return jobs.annotate(running_since=Subquery(running.values("started_at")[:1]))
 
 

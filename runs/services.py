@@ -163,9 +163,8 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     }
     # On PostgreSQL the usual case (the run starts) is one round trip; when it does not start, the
     # transaction below tries again and, if a limit still holds, marks the run waiting under the lock.
-    won = not connection.in_atomic_block and statements.one_message_claims()
-    won = won and statements.run_claim(run, claimed, lock=CLAIMS_LOCK, **limits)
-    if not won:
+    one_message = not connection.in_atomic_block and statements.one_message_claims()
+    if not (one_message and statements.run_claim(run, claimed, lock=CLAIMS_LOCK, **limits)):
         with transaction.atomic():
             _lock_claims()
             if not statements.run_claim(run, claimed, **limits):

@@ -359,3 +359,9 @@ def test_locked_at_clears_when_the_last_run_going_ends(client, job):
     # then
     assert client.get(f"/api/jobs/{job.pk}").json()["lockedAt"] is None
     assert job.locked_at is None
+
+
+def test_the_jobs_app_names_the_running_status_as_runs_store_it():
+    from jobs.models import RUN_RUNNING
+
+    assert RUN_RUNNING == RunStatus.RUNNING
