@@ -202,10 +202,10 @@ class Lease(threading.Thread):
         poll = min(1.0, interval)
         last_beat = time.monotonic()
         execution = self.execution
-        if self.done.wait(poll):
-            return  # the run ended within one poll: this thread never touched the database
+        touched = False  # a run that ends within one poll never has this thread touch the database
         try:
-            while True:
+            while not self.done.wait(poll):
+                touched = True
                 elapsed = time.monotonic() - execution.started
                 if elapsed > execution.timeout_seconds:
                     execution.stop.set()
@@ -232,13 +232,12 @@ class Lease(threading.Thread):
                         return
                     if self.worker is not None:
                         services.worker_heartbeat(worker_id=self.worker.pk)
-                if self.done.wait(poll):
-                    return
         except Exception:
             logger.exception("Lease thread of run %s failed", execution.run_id)
             execution.stop.set()
         finally:
-            connection.close()
+            if touched:
+                connection.close()
 
 
 def execute_run(run_id: str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from jobs import schedule, timing
@@ -114,10 +115,10 @@ def plan_job(job: Job, now: datetime, active: list[str], grace: timedelta) -> Pl
             owner_id=job.owner_id,
             trigger=trigger,
             scheduled_for=moment,
-            enqueued_at=now,  # enqueued when the tick commits (see services.enqueue_on_commit)
+            # A queued run is enqueued when the tick commits (see services.enqueue_on_commit).
+            enqueued_at=None if skip_reason else now,
         )
         if skip_reason:
-            run.enqueued_at = None
             run.status, run.success, run.ended_at, run.error = RunStatus.SKIPPED, False, now, skip_reason
         records.append(run)
     return Plan(records=records, next_run_at=next_run_at)
@@ -149,6 +150,19 @@ def _claim(plans: list[tuple[Job, Plan]]) -> set[object]:
     return won
 
 
+def _firing() -> QuerySet[Job]:
+    """Jobs that fire: enabled and committed (the rows ``job_due_idx`` covers)."""
+    return Job.objects.filter(enabled=True, editing_of__isnull=True)
+
+
+def due_jobs(now: datetime) -> QuerySet[Job]:
+    """Jobs due by ``now``, oldest first; on PostgreSQL locked, skipping rows another scheduler holds."""
+    due = _firing().filter(next_run_at__lte=now).select_related("tenant").order_by("next_run_at")
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    return due
+
+
 def fire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> TickResult:
     """Record every due occurrence of every due job, in batches, and enqueue the runs after commit."""
     now = now or timezone.now()
@@ -156,18 +170,11 @@ def fire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Ti
     result = TickResult()
     # A read first: on SQLite the transaction below takes the write lock, which an idle pass (the
     # common case) has no reason to hold.
-    if not Job.objects.filter(enabled=True, editing_of__isnull=True, next_run_at__lte=now).exists():
+    if not _firing().filter(next_run_at__lte=now).exists():
         return result
     while True:
         with transaction.atomic():
-            due = (
-                Job.objects.filter(enabled=True, editing_of__isnull=True, next_run_at__lte=now)
-                .select_related("tenant")
-                .order_by("next_run_at")
-            )
-            if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True, of=("self",))
-            jobs = list(due[:batch_size])
+            jobs = list(due_jobs(now)[:batch_size])
             if not jobs:
                 break
             active: dict[object, list[str]] = {job.pk: [] for job in jobs}
@@ -208,7 +215,8 @@ def seconds_until_next_due(*, now: datetime | None = None, cap: float = 1.0) -> 
     """How long the scheduler may sleep: until the next due job, at most ``cap`` seconds."""
     now = now or timezone.now()
     upcoming = (
-        Job.objects.filter(enabled=True, editing_of__isnull=True, next_run_at__isnull=False)
+        _firing()
+        .filter(next_run_at__isnull=False)
         .order_by("next_run_at")
         .values_list("next_run_at", flat=True)
         .first()

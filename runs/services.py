@@ -92,20 +92,6 @@ def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue
     return run
 
 
-CLAIMS_LOCK = 0x1F0B5  # the PostgreSQL advisory lock key that serialises claims
-
-
-def _lock_claims() -> None:
-    """Serialise claims so the concurrency limits cannot be overshot by two workers at once.
-
-    SQLite already serialises writers (transactions begin IMMEDIATE); PostgreSQL takes a
-    transaction-scoped advisory lock.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIMS_LOCK])
-
-
 def _wait_reason(run: Run, job: Job) -> str | None:
     """Why ``run`` may not start yet, or None when it may (asked when its claim did not win)."""
     counts = Run.objects.filter(status=RunStatus.RUNNING).aggregate(
@@ -164,9 +150,9 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     # On PostgreSQL the usual case (the run starts) is one round trip; when it does not start, the
     # transaction below tries again and, if a limit still holds, marks the run waiting under the lock.
     one_message = not connection.in_atomic_block and statements.one_message_claims()
-    if not (one_message and statements.run_claim(run, claimed, lock=CLAIMS_LOCK, **limits)):
+    if not (one_message and statements.run_claim(run, claimed, take_lock=True, **limits)):
         with transaction.atomic():
-            _lock_claims()
+            statements.lock_claims()
             if not statements.run_claim(run, claimed, **limits):
                 reason = _wait_reason(run, job)
                 # Un-enqueued (while still queued) in the same transaction, so the dispatch that
@@ -255,13 +241,8 @@ def run_finish(
         if run is None or run.pk != run_id:
             run = Run.objects.select_related("job").get(pk=run_id)
         else:
-            run.status, run.success, run.error, run.ended_at, run.lease_token = (
-                status,
-                status == RunStatus.SUCCEEDED,
-                error,
-                now,
-                None,
-            )
+            for name in ("status", "success", "error", "ended_at", "lease_token"):
+                setattr(run, name, final[name])
         if retrying:
             run_retry(run=run, now=now)
         _after_final(run, now, waiting=waiting)

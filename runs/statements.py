@@ -44,11 +44,16 @@ def _update_sql(model: type[Model], vendor: str, assign: tuple[str, ...], match:
     return f"UPDATE {_table(model)} SET {sets} WHERE {where}"  # noqa: S608 - names from _meta, values bound
 
 
+def _update_params(model: type[Model], where: dict[str, Any], values: dict[str, Any]) -> list[Any]:
+    """The parameters of ``_update_sql``: the values as their fields store them, then the match."""
+    params = [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
+    return params + [_field(model, name).get_db_prep_value(value, connection) for name, value in where.items()]
+
+
 def update(model: type[Model], where: dict[str, Any], values: dict[str, Any]) -> int:
     """``Model.objects.filter(**where).update(**values)`` for plain equality; returns the row count."""
     sql = _update_sql(model, connection.vendor, tuple(values), tuple(where))
-    params = [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
-    params += [_field(model, name).get_db_prep_value(value, connection) for name, value in where.items()]
+    params = _update_params(model, where, values)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -139,17 +144,28 @@ def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
     return run, actions
 
 
-_CLAIMED = ("definition", "progress", "status", "started_at", "heartbeat_at", "lease_token", "worker")
+CLAIMS_LOCK = 0x1F0B5  # the PostgreSQL advisory lock key that serialises claims
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+
+
+def lock_claims() -> None:
+    """Serialise claims, in the caller's transaction, so two workers cannot both take the last slot.
+
+    SQLite already serialises writers (transactions begin IMMEDIATE); PostgreSQL takes a
+    transaction-scoped advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, [CLAIMS_LOCK])
 
 
 @lru_cache(maxsize=8)
-def _claim_sql(vendor: str, exclusive: bool) -> str:
+def _claim_sql(vendor: str, assign: tuple[str, ...], exclusive: bool) -> str:
     run, status = _table(Run), _column(Run, "status")
     running = f"SELECT COUNT(*) FROM {run} WHERE {status} = %s"  # noqa: S608
     sql = (
-        f"UPDATE {run} SET {', '.join(f'{_column(Run, name)} = %s' for name in _CLAIMED)}"  # noqa: S608
-        f" WHERE {_column(Run, 'id')} = %s AND {status} = %s"
-        f" AND ({running}) < %s AND ({running} AND {_column(Run, 'tenant')} = %s) < %s"
+        _update_sql(Run, vendor, assign, ("id", "status"))
+        + f" AND ({running}) < %s AND ({running} AND {_column(Run, 'tenant')} = %s) < %s"
     )
     if exclusive:
         sql += f" AND NOT EXISTS (SELECT 1 FROM {run} WHERE {status} = %s AND {_column(Run, 'job')} = %s)"  # noqa: S608
@@ -163,30 +179,29 @@ def run_claim(
     cluster_limit: int,
     tenant_limit: int,
     exclusive: bool,
-    lock: int | None = None,
+    take_lock: bool = False,
 ) -> bool:
     """Start a queued run if it is still queued and no concurrency limit holds it back, in one statement.
 
     Under the limits when fewer than ``cluster_limit`` runs go in the cluster and fewer than
     ``tenant_limit`` in the run's tenant, and (``exclusive``) none of its job. Claims must be
     serialised so the counts cannot change before the claim commits: either the caller holds the
-    claims lock in its transaction, or ``lock`` is that lock's key (see ``one_message_claims``) and the
-    claim takes it itself, in the same message.
+    claims lock in its transaction (``lock_claims``), or ``take_lock`` makes the claim take it itself,
+    in the same message (only where ``one_message_claims``).
     """
-    params = [_field(Run, name).get_db_prep_save(values[name], connection) for name in _CLAIMED]
-    params += [_field(Run, "id").get_db_prep_value(run.pk, connection), RunStatus.QUEUED]
+    params = _update_params(Run, {"id": run.pk, "status": RunStatus.QUEUED}, values)
     params += [RunStatus.RUNNING, cluster_limit, RunStatus.RUNNING, run.tenant_id, tenant_limit]
     if exclusive:
         params += [RunStatus.RUNNING, _field(Run, "job").get_db_prep_value(run.job_id, connection)]
-    sql = _claim_sql(connection.vendor, exclusive)
+    sql = _claim_sql(connection.vendor, tuple(values), exclusive)
     with connection.cursor() as cursor:
-        if lock is None:
+        if not take_lock:
             cursor.execute(sql, params)
             return cursor.rowcount == 1
         # PostgreSQL runs the statements of one simple-protocol message as one implicit transaction,
         # and gives each statement of it a fresh snapshot: the UPDATE counts what every claim that
         # held the lock before it committed, and the lock is released when the message commits.
-        cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {sql}", [lock, *params])
+        cursor.execute(f"{_LOCK_SQL}; {sql}", [CLAIMS_LOCK, *params])
         cursor.nextset()
         return cursor.rowcount == 1
 
@@ -204,9 +219,14 @@ def one_message_claims() -> bool:
     return bool(is_psycopg3)
 
 
+def _fence(run_id: Any, token: Any) -> dict[str, Any]:
+    """The match of every write of a worker to its run: still running, and its lease still held."""
+    return dict(zip(_FENCE, (run_id, token, RunStatus.RUNNING), strict=True))
+
+
 def run_update_fenced(run_id: Any, token: Any, values: dict[str, Any]) -> int:
     """Update a running run only while ``token`` still holds its lease."""
-    return update(Run, {"id": run_id, "lease_token": token, "status": RunStatus.RUNNING}, values)
+    return update(Run, _fence(run_id, token), values)
 
 
 @lru_cache(maxsize=4)
@@ -236,16 +256,14 @@ def _waiting_sql(vendor: str) -> str:
     )
 
 
-_ENDED = ("status", "success", "error", "progress", "data", "warnings", "ended_at", "lease_token")
+_FENCE = ("id", "lease_token", "status")
 
 
-@lru_cache(maxsize=4)
-def _end_sql(vendor: str) -> str:
+@lru_cache(maxsize=8)
+def _end_sql(vendor: str, assign: tuple[str, ...]) -> str:
     run = _table(Run)
-    sets = ", ".join(f"{_column(Run, name)} = %s" for name in _ENDED)
-    match = " AND ".join(f"{_column(Run, name)} = %s" for name in ("id", "lease_token", "status"))
     waiting = _waiting_sql(vendor).replace(f"FROM {run} WHERE", f"FROM {run} w WHERE", 1)
-    return f"UPDATE {run} SET {sets} WHERE {match} RETURNING ({waiting})"  # noqa: S608
+    return f"{_update_sql(Run, vendor, assign, _FENCE)} RETURNING ({waiting})"
 
 
 def _returning() -> bool:
@@ -263,16 +281,10 @@ def run_end(run_id: Any, token: Any, values: dict[str, Any], now: Any) -> bool |
         if not run_update_fenced(run_id, token, values):
             return None
         return runs_waiting(now)
-    params = [_field(Run, name).get_db_prep_save(values[name], connection) for name in _ENDED]
-    params += [
-        _field(Run, "id").get_db_prep_value(run_id, connection),
-        _field(Run, "lease_token").get_db_prep_value(token, connection),
-        RunStatus.RUNNING,
-        RunStatus.QUEUED,
-        _field(Run, "not_before").get_db_prep_value(now, connection),
-    ]
+    params = _update_params(Run, _fence(run_id, token), values)
+    params += [RunStatus.QUEUED, _field(Run, "not_before").get_db_prep_value(now, connection)]
     with connection.cursor() as cursor:
-        cursor.execute(_end_sql(connection.vendor), params)
+        cursor.execute(_end_sql(connection.vendor, tuple(values)), params)
         row = cursor.fetchone()
     return None if row is None else row[0] is not None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,6 +49,19 @@ def tenant(db: Any):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def owner(tenant: Any) -> User:
     return UserFactory(username="owner", tenant=tenant)
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """File storage in a directory of this test's own."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def job(owner: Any) -> Job:
+    """The owner's job "Nightly" (modules that need more in it define their own)."""
+    return JobFactory(owner=owner, name="Nightly", slug="nightly")
 
 
 @dataclass

@@ -34,11 +34,6 @@ RECORD_KEYS = {
 
 
 @pytest.fixture
-def job(owner):
-    return JobFactory(owner=owner, name="Nightly", slug="nightly")
-
-
-@pytest.fixture
 def client(owner):
     return client_for(owner)
 

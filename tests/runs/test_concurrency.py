@@ -139,7 +139,9 @@ def test_on_postgresql_a_claim_outside_a_transaction_is_one_message(transactiona
     calls: list[Any] = []
     original = statements.run_claim
     monkeypatch.setattr(
-        statements, "run_claim", lambda *args, **kwargs: calls.append(kwargs.get("lock")) or original(*args, **kwargs)
+        statements,
+        "run_claim",
+        lambda *args, **kwargs: calls.append(kwargs.get("take_lock", False)) or original(*args, **kwargs),
     )
     run = services.run_create_manual(job=JobFactory(), enqueue=False)
 
@@ -148,5 +150,5 @@ def test_on_postgresql_a_claim_outside_a_transaction_is_one_message(transactiona
 
     # then
     assert claimed is not None
-    assert calls == [services.CLAIMS_LOCK]
+    assert calls == [True]
     assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING

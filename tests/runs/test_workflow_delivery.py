@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +25,6 @@ from runs import services
 from runs.executor import execute_run
 from runs.models import Run, RunStatus
 from tests.conftest import client_for
-from tests.factories import JobFactory
 from tests.informer.test_outbound import FAKE_DNS, REFUSED_URLS
 from tests.jobs.test_api_actions import JobActionFactory, JobAttachmentFactory
 
@@ -133,17 +131,6 @@ def endpoint(settings: Any) -> Iterator[Endpoint]:
     server = Endpoint()
     yield server
     server.close()
-
-
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def job(owner: Any) -> Job:
-    return JobFactory(owner=owner, name="Nightly", slug="nightly")
 
 
 def run_now(job: Job, **params: Any) -> Run:
