@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
@@ -22,7 +23,30 @@ def values(instance: Model) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
 
 
-def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
+# The claim's read has two shapes: one joined statement (SQLite, or inside a transaction) and, on
+# PostgreSQL outside a transaction, a statement per table sent as one message.
+READS = [
+    pytest.param("joined", id="joined"),
+    pytest.param("by table", id="by table", marks=pytest.mark.django_db(transaction=True)),
+]
+
+
+@pytest.fixture
+def read_shape(request, monkeypatch):
+    """Makes ``run_for_claim`` take the shape under test, and fails the test if it takes the other."""
+    shape = request.param
+    if shape == "by table" and connection.vendor != "postgresql":
+        pytest.skip("the read by table is PostgreSQL's")
+    taken: list[str] = []
+    for name, label in (("_read_joined", "joined"), ("_read_by_table", "by table")):
+        original = getattr(statements, name)
+        monkeypatch.setattr(statements, name, lambda pk, read=original, shape=label: taken.append(shape) or read(pk))
+    yield shape
+    assert taken and set(taken) == {shape}
+
+
+@pytest.mark.parametrize("read_shape", READS, indirect=True)
+def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them(read_shape):
     # given: a run with every kind of column set (JSON, UUID, datetimes, booleans, nulls)
     job = JobFactory(data={"to": ["a@example.com"], "n": 1}, description="Nightly")
     run = Run.objects.create(
@@ -48,7 +72,8 @@ def test_a_run_is_read_with_its_job_and_tenant_as_the_orm_reads_them():
     assert read._state.adding is False
 
 
-def test_a_job_without_actions_is_read_in_one_statement(django_assert_num_queries):
+@pytest.mark.parametrize("read_shape", READS, indirect=True)
+def test_a_job_without_actions_is_read_in_one_round_trip(read_shape, django_assert_num_queries):
     job = JobFactory()
     run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
 
@@ -58,16 +83,20 @@ def test_a_job_without_actions_is_read_in_one_statement(django_assert_num_querie
     assert (read.pk, read.job.pk, actions) == (run.pk, job.pk, [])
 
 
-def test_an_unknown_run_reads_as_none():
+@pytest.mark.parametrize("read_shape", READS, indirect=True)
+def test_an_unknown_run_reads_as_none(read_shape):
     assert statements.run_for_claim(uuid.uuid4()) is None
 
 
-def test_a_jobs_actions_and_attachments_read_in_two_statements_match_the_orm(django_assert_num_queries):
-    # given: actions out of creation order, one with two attachments, one with none
+@pytest.mark.parametrize("read_shape", READS, indirect=True)
+def test_a_jobs_actions_and_attachments_read_in_two_round_trips_match_the_orm(read_shape, django_assert_num_queries):
+    # given: actions out of creation order, one with two attachments, one with none, and two sharing
+    # an index (ordered by creation, then id)
     job = JobFactory()
     run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
     second = JobAction.objects.create(job=job, type="webhook", name="Second", index=1, data={"url": "https://x"})
     first = JobAction.objects.create(job=job, type="email", name="First", index=0, run_condition={"failed": False})
+    JobAction.objects.create(job=job, type="webhook", name="Third", index=1, data={"url": "https://y"})
     for name in ("b.csv", "a.csv"):
         JobAttachment.objects.create(action=first, type="file", name=name, data={})
 
@@ -79,6 +108,7 @@ def test_a_jobs_actions_and_attachments_read_in_two_statements_match_the_orm(dja
     assert [(action.name, [item.name for item in items]) for action, items in actions] == [
         ("First", ["b.csv", "a.csv"]),
         ("Second", []),
+        ("Third", []),
     ]
     assert job_definition(read.job, actions) == job_definition(job)
     assert second.pk == actions[1][0].pk
