@@ -166,3 +166,45 @@ def test_a_runs_end_tells_whether_runs_wait_for_a_slot(monkeypatch, returning):
     assert (nothing_waits, stale, one_waits) == (False, None, True)
     run.refresh_from_db()
     assert (run.status, run.data, run.lease_token, run.ended_at) == (RunStatus.SUCCEEDED, {"n": 1}, None, now)
+
+
+CLAIMS = {
+    # name: (running runs, each (of the same tenant, of the same job)), cluster limit, tenant limit,
+    #       exclusive, whether the claim wins)
+    "a slot in the cluster": ([(False, False)], 2, 5, True, True),
+    "the cluster is full": ([(False, False), (True, False)], 2, 5, True, False),
+    "a slot in the tenant": ([(True, False)], 50, 2, True, True),
+    "the tenant is full": ([(True, False)], 50, 1, True, False),
+    "another tenant's runs do not count": ([(False, False)], 50, 1, True, True),
+    "the job's run goes on, overlap not allowed": ([(True, True)], 50, 5, True, False),
+    "the job's run goes on, overlap allowed": ([(True, True)], 50, 5, False, True),
+}
+
+
+@pytest.mark.parametrize("case", list(CLAIMS))
+def test_a_claim_wins_only_under_every_limit(case):
+    # given: a queued run and the runs already going
+    running, cluster_limit, tenant_limit, exclusive, wins = CLAIMS[case]
+    job = JobFactory()
+    run = Run.objects.create(job=job, tenant=job.tenant, trigger=Trigger.MANUAL)
+    sibling, stranger = JobFactory(owner=job.owner), JobFactory()
+    assert sibling.tenant_id == job.tenant_id and stranger.tenant_id != job.tenant_id
+    for same_tenant, same_job in running:
+        other = job if same_job else sibling if same_tenant else stranger
+        Run.objects.create(job=other, tenant=other.tenant, trigger=Trigger.MANUAL, status=RunStatus.RUNNING)
+    started = timezone.now()
+
+    # when
+    won = statements.run_claim(
+        run,
+        {"status": RunStatus.RUNNING, "started_at": started},
+        cluster_limit=cluster_limit,
+        tenant_limit=tenant_limit,
+        exclusive=exclusive,
+    )
+
+    # then: a claim that loses changes nothing
+    run.refresh_from_db()
+    assert won is wins
+    expected = (RunStatus.RUNNING, started) if wins else (RunStatus.QUEUED, None)
+    assert (run.status, run.started_at) == expected
