@@ -91,10 +91,21 @@ class Run(models.Model):
                 name="run_unique_occurrence",
             ),
         ]
+        # Indexes on status are partial: each holds only the row versions in one state, so the claim,
+        # the end of a run and the dispatcher read a few entries, not one for every run that ever was
+        # queued or ran (a whole-table index on status kept those until vacuum, and a burst of runs
+        # made every claim and every end scan them all).
         indexes = [
             models.Index(fields=["job", "-created_at"], name="run_job_created_idx"),
-            models.Index(fields=["status", "not_before"], name="run_status_idx"),
-            models.Index(fields=["tenant", "status"], name="run_tenant_status_idx"),
+            # The runs going: the claim's limits, the reaper, a job's lockedAt.
+            models.Index(fields=["job", "tenant"], condition=Q(status="running"), name="run_running_idx"),
+            # The queue, in the order the dispatcher hands it out.
+            models.Index(fields=["not_before", "created_at"], condition=Q(status="queued"), name="run_queued_idx"),
+            # The runs waiting for a slot (queued, not with the broker): asked at the end of every run,
+            # and usually empty.
+            models.Index(
+                fields=["not_before"], condition=Q(status="queued", enqueued_at__isnull=True), name="run_waiting_idx"
+            ),
         ]
 
     def __str__(self) -> str:
