@@ -29,6 +29,8 @@ RETRY_MAX_SECONDS = 600
 # or the process died between the commit and the enqueue). Claims are idempotent, so a duplicate
 # delivery does nothing.
 REDELIVER_AFTER = timedelta(seconds=30)
+# Runs the reaper looks at in one pass (the runs going are at most the concurrency limit).
+REAP_BATCH = 5000
 
 
 def run_enqueue(run_ids: list[uuid.UUID], *, mark: bool = True) -> None:
@@ -327,26 +329,39 @@ def history_clear(*, job: Job) -> int:
 
 
 def runs_reap(*, now: datetime | None = None) -> list[uuid.UUID]:
-    """Fail runs whose worker stopped heartbeating, time out runs past their job's timeout; retry them."""
+    """Fail runs whose worker stopped heartbeating, time out runs past their job's timeout; retry them.
+
+    It runs at every scheduler pass, so it first reads only a few columns of the runs going (there are
+    few: at most the concurrency limit) and loads whole only the runs it ends.
+    """
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.INFORMER_WORKER_TIMEOUT)
+    stale: dict[uuid.UUID, int] = {}  # run id: seconds without a heartbeat
+    overdue: set[uuid.UUID] = set()  # a backstop for a step that never yields to the executor's own check
+    going = Run.objects.filter(status=RunStatus.RUNNING).order_by()
+    for pk, heartbeat_at, started_at, timeout in going.values_list(
+        "pk", "heartbeat_at", "started_at", "job__timeout_seconds"
+    )[:REAP_BATCH]:
+        last_sign = heartbeat_at or started_at  # a run that never sent a heartbeat counts from its start
+        if last_sign is not None and last_sign < stale_before:
+            stale[pk] = int((now - last_sign).total_seconds())
+        elif (
+            started_at is not None
+            and (now - started_at).total_seconds() > timeout + settings.INFORMER_HEARTBEAT_SECONDS
+        ):
+            overdue.add(pk)
     reaped: list[uuid.UUID] = []
-    candidates = Run.objects.filter(status=RunStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
-    )
-    for run in candidates.select_related("job")[:500]:
-        seconds = int((now - (run.heartbeat_at or run.started_at or now)).total_seconds())
-        message = f"The worker stopped responding: no heartbeat for {seconds} s (worker lost or hung)."
-        if _force_final(run, RunStatus.FAILED, message, now):
-            reaped.append(run.pk)
-    # Backstop for a step that never yields to the executor's own timeout check.
-    overdue = Run.objects.filter(status=RunStatus.RUNNING, started_at__isnull=False).select_related("job")
-    for run in overdue[:500]:
-        limit = run.job.timeout_seconds + settings.INFORMER_HEARTBEAT_SECONDS
-        if run.started_at and (now - run.started_at).total_seconds() > limit:
+    if not (stale or overdue):
+        return reaped
+    for run in Run.objects.filter(pk__in=[*stale, *overdue]).select_related("job").order_by("created_at"):
+        if run.pk in stale:
+            status = RunStatus.FAILED
+            message = f"The worker stopped responding: no heartbeat for {stale[run.pk]} s (worker lost or hung)."
+        else:
+            status = RunStatus.TIMED_OUT
             message = f"The run exceeded the job's timeout of {run.job.timeout_seconds} s."
-            if _force_final(run, RunStatus.TIMED_OUT, message, now):
-                reaped.append(run.pk)
+        if _force_final(run, status, message, now):
+            reaped.append(run.pk)
     return reaped
 
 

@@ -252,17 +252,23 @@ def test_a_reaped_worker_that_wakes_up_changes_nothing(db, settings):
     assert set(Run.objects.filter(retry_of__isnull=True).values_list("status", flat=True)) == {RunStatus.FAILED}
 
 
-def test_the_reaper_times_out_a_run_past_its_jobs_timeout(db, settings):
-    # given: the worker still heartbeats, but the step never yields to the executor's own check
+@pytest.mark.parametrize(("elapsed", "timed_out"), [(70, False), (71, True)], ids=["within the grace", "past it"])
+def test_the_reaper_times_out_a_run_past_its_jobs_timeout(db, settings, elapsed, timed_out):
+    # given: the worker still heartbeats, but the step never yields to the executor's own check; the
+    # reaper allows the job's timeout plus one heartbeat interval
     settings.INFORMER_HEARTBEAT_SECONDS = 10
     job = JobFactory(timeout_seconds=60)
-    run = running_run(job, since=T0 - timedelta(seconds=71), heartbeat_at=T0)
+    run = running_run(job, since=T0 - timedelta(seconds=elapsed), heartbeat_at=T0)
 
     # when
-    services.runs_reap(now=T0)
+    result = services.runs_reap(now=T0)
 
     # then
     run.refresh_from_db()
+    if not timed_out:
+        assert (result, run.status, run.error) == ([], RunStatus.RUNNING, "")
+        return
+    assert result == [run.pk]
     assert (run.status, run.error) == (RunStatus.TIMED_OUT, "The run exceeded the job's timeout of 60 s.")
 
 
