@@ -242,6 +242,56 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+def cpu_seconds() -> dict[str, float] | None:
+    """CPU seconds used so far by each kind of process on the machine, children that ended included.
+
+    Read from ``/proc`` (None where there is none): the database server, Redis, the project's
+    ``qcluster`` and ``scheduler`` subprocesses, this benchmark, everything else. Take it twice and
+    subtract; a process's time moves to its parent's count of waited-for children when it ends, so
+    backends and workers that come and go in between are counted.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    totals: dict[str, float] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # ended meanwhile
+        # utime, stime, cutime, cstime: the 14th to 17th fields, counted after the ")" of the name
+        fields = stat[stat.rfind(")") + 2 :].split()
+        used = sum(int(value) for value in fields[11:15]) / tick
+        if int(entry.name) == me:
+            role = "benchmark"
+        elif command.startswith("postgres"):
+            role = "postgres"
+        elif "redis-server" in command:
+            role = "redis"
+        elif "manage.py qcluster" in command:
+            role = "qcluster"
+        elif "manage.py scheduler" in command:
+            role = "scheduler"
+        else:
+            role = "other"
+        totals[role] = totals.get(role, 0.0) + used
+    return totals
+
+
+def cpu_per_run(before: dict[str, float] | None, after: dict[str, float] | None, runs: int) -> str:
+    """The CPU milliseconds per run each kind of process used between two ``cpu_seconds`` readings."""
+    if before is None or after is None:
+        return "CPU per process: not measured (no /proc)"
+    used = {role: after[role] - before.get(role, 0.0) for role in after}
+    parts = [f"{role} {1000 * seconds / runs:.2f}" for role, seconds in sorted(used.items()) if seconds > 0.005]
+    return f"CPU ms per run: {', '.join(parts)}; total {1000 * sum(used.values()) / runs:.2f}"
+
+
 def load() -> str:
     """The machine's load average (it is shared: the figures move with it)."""
     one, five, _ = os.getloadavg()

@@ -12,7 +12,11 @@ default 2), started and warmed up (its workers registered) before the clock star
 ``maxConcurrentJobs`` is raised to 100,000 so it cannot throttle; INFORMER_MAX_CONCURRENT_RUNS (default
 50) is above the number of workers, so neither limit holds a run back.
 
-    .venv/bin/python bench/throughput.py [--runs 2000] [--workers 2]
+With ``--cpu`` each phase's note also gives the CPU milliseconds per run that each kind of process used
+(database server, cluster, scheduler, Redis, this script), read from ``/proc``: where the time goes
+on a CPU-bound machine.
+
+    .venv/bin/python bench/throughput.py [--runs 2000] [--workers 2] [--rounds 3] [--cpu]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/informer_bench REDIS_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python bench/throughput.py
 """
@@ -79,6 +83,7 @@ def phase_bare(args: argparse.Namespace, env: dict[str, str]) -> Outcome:
     _tasks.done_table_reset()
     with _tasks.Processes("throughput-bare") as procs:
         start_cluster(procs, args.workers, env)
+        cpu_before = _tasks.cpu_seconds() if args.cpu else None
         started = time.time()
         # Enqueued the way runs.services.run_enqueue does: one broker object, and with the ORM broker
         # batches of 500 in one transaction each (as the scheduler's batches are).
@@ -96,8 +101,11 @@ def phase_bare(args: argparse.Namespace, env: dict[str, str]) -> Outcome:
             if count >= args.runs:
                 break
             time.sleep(0.25)
+        cpu_after = _tasks.cpu_seconds() if args.cpu else None
     complete = count >= args.runs and last is not None
     note = f"enqueue loop {enqueued:.2f} s; {count} of {args.runs} completed"
+    if args.cpu:
+        note += "; " + _tasks.cpu_per_run(cpu_before, cpu_after, args.runs)
     return Outcome("bare django-q2", args.runs, (last - started) if complete else None, note)
 
 
@@ -131,6 +139,7 @@ def phase_ours(args: argparse.Namespace, env: dict[str, str]) -> Outcome:
         # reads the next due time and wakes for it. (Making them due "now" under a sleeping scheduler
         # would add the wait until its next poll, up to a second, which is not throughput.)
         due = timezone.now() + timedelta(seconds=2)
+        cpu_before = _tasks.cpu_seconds() if args.cpu else None
         Job.objects.update(next_run_at=due)
         started = due.timestamp()
         deadline = time.monotonic() + args.timeout
@@ -141,6 +150,7 @@ def phase_ours(args: argparse.Namespace, env: dict[str, str]) -> Outcome:
             if final >= args.runs:
                 break
             time.sleep(0.25)
+        cpu_after = _tasks.cpu_seconds() if args.cpu else None
         leftover = _tasks.broker_queue_size()
     statuses = dict(Run.objects.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n"))
     bounds = Run.objects.aggregate(first=Min("created_at"), last=Max("ended_at"), fired=Max("created_at"))
@@ -162,6 +172,8 @@ def phase_ours(args: argparse.Namespace, env: dict[str, str]) -> Outcome:
         f"broker deliveries {enqueues} for {args.runs} runs ({enqueues - args.runs} re-deliveries), "
         f"{executed} executed by the time the last run ended, {leftover} still queued"
     )
+    if args.cpu:
+        note += "; " + _tasks.cpu_per_run(cpu_before, cpu_after, args.runs)
     seconds = (bounds["last"].timestamp() - started) if complete else None
     return Outcome("ours (scheduler + executor)", args.runs, seconds, note)
 
@@ -175,6 +187,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="bare/ours pairs, interleaved; medians are compared")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a phase may take before it is abandoned")
     parser.add_argument("--keep-db", action="store_true", help="migrate the existing database instead of resetting it")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also report the CPU each kind of process (database, workers, scheduler...) used per run, from /proc",
+    )
     args = parser.parse_args()
 
     _tasks.fresh_database(keep=args.keep_db)
