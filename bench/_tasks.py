@@ -269,8 +269,8 @@ def cpu_seconds() -> dict[str, float] | None:
         used = sum(int(value) for value in fields[11:15]) / tick
         if int(entry.name) == me:
             role = "benchmark"
-        elif command.startswith("postgres"):
-            role = "postgres"
+        elif command.startswith("postgres:") or Path(command.split(" ", 1)[0]).name == "postgres":
+            role = "postgres"  # the server (whose count includes the backends that ended) and its backends
         elif "redis-server" in command:
             role = "redis"
         elif "manage.py qcluster" in command:
