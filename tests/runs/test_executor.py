@@ -291,6 +291,27 @@ def test_a_run_longer_than_its_timeout_ends_timed_out(settings, email_step):
     assert 1 <= (run.ended_at - run.started_at).total_seconds() < 2.5
 
 
+@pytest.mark.django_db(transaction=True)
+def test_one_keeper_thread_holds_the_leases_of_every_run_of_a_process(settings, email_step):
+    # given: two runs going at once, in two threads of this process, each longer than a heartbeat
+    settings.INFORMER_HEARTBEAT_SECONDS = 0.2
+    email_step(sleeper(1.2))
+    runs = [run_now(JobFactory()) for _ in range(2)]
+    outcomes: list[str] = []
+
+    # when
+    threads = [in_thread(lambda run=run: outcomes.append(execute_run(str(run.pk)))) for run in runs]
+    for thread in threads:
+        thread.join(10)
+
+    # then: both leases were renewed while the runs went, by the one keeper of this process
+    assert outcomes == [RunStatus.SUCCEEDED] * 2
+    for run in runs:
+        run.refresh_from_db()
+        assert run.heartbeat_at > run.started_at
+    assert [thread.name for thread in threading.enumerate() if thread.name.startswith("lease")] == ["lease-keeper"]
+
+
 # --------------------------------------------------------------------------------------------- cancel
 
 
