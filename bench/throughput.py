@@ -4,7 +4,7 @@
   one INSERT into a two-column table. Time from the first enqueue to the last completion.
 * ours: N ``email`` jobs with no actions (a run that does nothing) all due at the same moment, two
   seconds ahead; a real ``manage.py scheduler`` fires them (records the runs and enqueues them) and the
-  cluster executes them through the executor (claim, lease thread, progress, final status). Time from
+  cluster executes them through the executor (claim, lease, progress, final status). Time from
   the moment they fall due to the last run's ``ended_at``; every run must end ``succeeded``.
 
 Both phases use a fresh ``manage.py qcluster`` with the project's Q_CLUSTER settings (INFORMER_WORKERS,
