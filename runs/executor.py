@@ -288,8 +288,11 @@ class _Keeper(threading.Thread):
             with self.changed:
                 idle = not self.leases
             if idle and self.connected:
-                connection.close()
                 self.connected = False
+                try:
+                    connection.close()
+                except Exception:  # the keeper must outlive a database that went away
+                    logger.exception("The lease keeper could not close its database connection")
 
 
 _keeper: _Keeper | None = None
@@ -297,10 +300,11 @@ _keeper_lock = threading.Lock()
 
 
 def _lease_keeper() -> _Keeper:
-    """This process's keeper, started on first use (and again in a forked child, where it does not run)."""
+    """This process's keeper, started on first use (and again in a forked child, where threads do not
+    follow, or should it have died)."""
     global _keeper
     with _keeper_lock:
-        if _keeper is None or _keeper.pid != os.getpid():
+        if _keeper is None or _keeper.pid != os.getpid() or not _keeper.is_alive():
             _keeper = _Keeper()
             _keeper.start()
         return _keeper
