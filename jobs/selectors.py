@@ -156,7 +156,7 @@ def job_definition(job: Job, actions: Iterable[tuple[JobAction, list[JobAttachme
     attachments in order.
     """
     if actions is None:
-        ordered = job.actions.prefetch_related("attachments").order_by("index", "created_at")
+        ordered = job.actions.prefetch_related("attachments").order_by("index", "created_at", "id")
         actions = [(action, list(action.attachments.all())) for action in ordered]
     return {
         "id": str(job.pk),

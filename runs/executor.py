@@ -189,6 +189,11 @@ class Execution:
         return result
 
 
+def heartbeat_interval() -> float:
+    """Seconds between two renewals of a run's lease (``INFORMER_HEARTBEAT_SECONDS``, at least 0.2)."""
+    return max(0.2, float(settings.INFORMER_HEARTBEAT_SECONDS))
+
+
 class Lease:
     """Renews one run's lease and ends the run on cancellation, timeout or a lost lease.
 
@@ -200,7 +205,7 @@ class Lease:
     def __init__(self, execution: Execution, worker: Worker | None):
         self.execution = execution
         self.worker = worker
-        self.interval = max(0.2, float(settings.INFORMER_HEARTBEAT_SECONDS))
+        self.interval = heartbeat_interval()
         self.last_beat = time.monotonic()
         self.busy = threading.Lock()  # held while the keeper works for this run
         self.released = False
@@ -273,15 +278,16 @@ class _Keeper(threading.Thread):
             with self.changed:
                 while not self.leases:
                     self.changed.wait()
-            self.wake.wait(min(1.0, max(0.2, float(settings.INFORMER_HEARTBEAT_SECONDS))))
+            self.wake.wait(min(1.0, heartbeat_interval()))  # the poll: a look at least once a second
             self.wake.clear()
             with self.changed:
                 leases = list(self.leases.values())
             for lease in leases:
                 with lease.busy:
-                    if not lease.released:
-                        self.connected = True
-                    done = lease.released or not lease.tick()
+                    done = lease.released
+                    if not done:
+                        self.connected = True  # a look reads the database
+                        done = not lease.tick()
                 if done:
                     with self.changed:
                         self.leases.pop(lease.execution.run_id, None)

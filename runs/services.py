@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -151,8 +151,7 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     }
     # On PostgreSQL the usual case (the run starts) is one round trip; when it does not start, the
     # transaction below tries again and, if a limit still holds, marks the run waiting under the lock.
-    one_message = not connection.in_atomic_block and statements.one_message()
-    if not (one_message and statements.run_claim(run, claimed, take_lock=True, **limits)):
+    if not (statements.one_message() and statements.run_claim(run, claimed, take_lock=True, **limits)):
         with transaction.atomic():
             statements.lock_claims()
             if not statements.run_claim(run, claimed, **limits):

@@ -154,12 +154,12 @@ def run_for_claim(run_id: Any) -> tuple[Run, Actions] | None:
     """A run with its job and tenant, and the job's actions (in run order) with their attachments.
 
     The run is what ``Run.objects.select_related("job", "job__tenant")`` reads. Where several
-    statements can go in one message and no transaction is open, they are read a table at a time in
+    statements can go in one message (``one_message``), they are read a table at a time in
     one round trip (``_claim_read_by_table``); otherwise in one statement with a row per action (one
     row for a job without actions). The attachments take a second round trip, only when there are actions.
     """
     pk = _field(Run, "id").get_db_prep_value(run_id, connection)
-    read = _read_by_table(pk) if not connection.in_atomic_block and one_message() else _read_joined(pk)
+    read = _read_by_table(pk) if one_message() else _read_joined(pk)
     if read is None:
         return None
     run, actions = read
@@ -272,12 +272,16 @@ def run_claim(
 
 
 def one_message() -> bool:
-    """Whether several statements can go as one message (one round trip, one implicit transaction).
+    """Whether several statements can go now as one message, which PostgreSQL runs as its own implicit
+    transaction (one round trip, no BEGIN/COMMIT).
 
     PostgreSQL through psycopg 3 with client-side binding (Django's default), which sends a query with
-    several statements as one simple-protocol message.
+    several statements as one simple-protocol message, and no transaction open (inside one the
+    statements would join it instead).
     """
-    if connection.vendor != "postgresql" or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        return False
+    if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
         return False
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
