@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -15,13 +14,15 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone as django_timezone
 
+from informer.timezones import UnknownTimeZone, load_zone
+
 
 def validate_timezone_name(value: str) -> None:
     """Reject names that are not IANA time zones."""
     try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"Unknown time zone '{value}'.") from None
+        load_zone(value)
+    except UnknownTimeZone as error:
+        raise ValidationError(str(error)) from None
 
 
 class Tenant(models.Model):

@@ -204,9 +204,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "informer.api.parsers.JSONParser",
+        "informer.api.parsers.FormParser",
+        "informer.api.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "informer.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -239,6 +239,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 INFORMER_DEFAULT_TENANT_SLUG = "default"
 INFORMER_TOKEN_LAST_USED_RESOLUTION = env_int("INFORMER_TOKEN_LAST_USED_RESOLUTION", 60)
 INFORMER_MAX_PAGE_SIZE = 1000
+INFORMER_JSON_MAX_DEPTH = env_int("INFORMER_JSON_MAX_DEPTH", 64)  # levels of arrays/objects in a request
 INFORMER_OUTBOUND_ALLOW = env_list("INFORMER_OUTBOUND_ALLOW", [])
 INFORMER_MISFIRE_GRACE = env_int("INFORMER_MISFIRE_GRACE", 60)
 INFORMER_HEARTBEAT_SECONDS = env_int("INFORMER_HEARTBEAT_SECONDS", 10)

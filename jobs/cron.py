@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from croniter import CroniterError, croniter
 
 from jobs.wallclock import Fire, earliest, resolve, steady_offset
 
-__all__ = ["CronNeverFires", "CronSpec", "CronSyntaxError", "parse_cron"]
+__all__ = ["SEPARATORS", "CronNeverFires", "CronSpec", "CronSyntaxError", "describe_character", "parse_cron"]
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -48,10 +49,18 @@ ONE_DAY = timedelta(days=1)
 # February counts as 29 days: an expression is only "never" if no year at all can match it.
 LONGEST_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
+# ASCII only: with IGNORECASE alone, [a-z] would also match U+017F (long s) and U+212A (Kelvin sign).
 _TERM = re.compile(
-    r"^(?:(?P<star>\*)|(?P<low>[0-9a-z]+)(?:-(?P<high>[0-9a-z]+))?)(?:/(?P<step>[^/]*))?$", re.IGNORECASE
+    r"^(?:(?P<star>\*)|(?P<low>[0-9a-z]+)(?:-(?P<high>[0-9a-z]+))?)(?:/(?P<step>[^/]*))?$", re.IGNORECASE | re.ASCII
 )
-_LAST_OR_WEEKDAY = re.compile(r"^(?:l|lw|\d+l|l-?\d+|\d+w|w\d+)$", re.IGNORECASE)
+_LAST_OR_WEEKDAY = re.compile(r"^(?:l|lw|[0-9]+l|l-?[0-9]+|[0-9]+w|w[0-9]+)$", re.IGNORECASE | re.ASCII)
+# Fields are separated by ASCII spaces and tabs only (spec §5): str.split() would also split on a
+# no-break or an ideographic space, which then passes for a separator.
+_SEPARATOR = re.compile(r"[ \t]+")
+SEPARATORS = " \t"
+# Longer runs of digits (leading zeros aside) are out of every field's range; int() is never asked to
+# convert thousands of digits.
+_MAX_DIGITS = 9
 
 
 class CronSyntaxError(ValueError):
@@ -175,13 +184,15 @@ def _plain_fire(zone: ZoneInfo, offset: timedelta, year: int, month: int, day: i
 @lru_cache(maxsize=1024)
 def parse_cron(expression: str) -> CronSpec:
     """Parse and validate a 5-field cron expression or an @alias; raise CronSyntaxError/CronNeverFires."""
-    text = expression.strip()
+    text = expression.strip(SEPARATORS)
     if text.startswith("@"):
         if text.lower() not in ALIASES:
             known = ", ".join(ALIASES)
             raise CronSyntaxError(f"unknown alias '{text}'; use one of {known}")
         text = ALIASES[text.lower()]
-    parts = text.split()
+    parts = _SEPARATOR.split(text) if text else []
+    for index, part in enumerate(parts[: len(FIELDS)]):
+        _check_characters(index, part)
     if len(parts) != 5:
         hint = " (seconds and years are not supported)" if len(parts) in (6, 7) else ""
         raise CronSyntaxError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}{hint}")
@@ -243,17 +254,25 @@ def _canonical_field(index: int, text: str) -> str:
             raise CronSyntaxError(f"'{term}' is not a valid {name} value")
         step = 1
         if match["step"] is not None:
-            if not match["step"].isdigit():
+            step = _whole_number(match["step"])
+            if step is None:
                 raise CronSyntaxError(f"step '{match['step']}' in the {name} field is not a whole number")
-            step = int(match["step"])
             if step == 0:
                 raise CronSyntaxError(f"step 0 in the {name} field must be at least 1")
+            if step > high - low + 1:
+                # A step past the field's whole range is a typo, not a request for the first value alone.
+                raise CronSyntaxError(
+                    f"step {match['step']} in the {name} field is larger than the field's range {low}-{high}"
+                )
         if match["star"]:
             first, last = low, high
         else:
             first = _number(index, match["low"])
             if match["high"] is not None:
                 last = _number(index, match["high"])
+                if index == 4 and last == 0 and first > 0 and match["high"].lower() == "sun":
+                    # Vixie cron: 'fri-sun' ends the week on Sunday as 7 ('fri-0' stays reversed).
+                    last = 7
                 if last < first:
                     hint = "; write 7 for Sunday at the end of a range" if index == 4 and last == 0 else ""
                     raise CronSyntaxError(f"range {match['low']}-{match['high']} in the {name} field is reversed{hint}")
@@ -272,10 +291,10 @@ def _canonical_field(index: int, text: str) -> str:
 def _number(index: int, token: str) -> int:
     """One value of a field: digits or, for months and weekdays, a three-letter English name."""
     name, low, high = FIELDS[index]
-    if token.isdigit():
-        value = int(token)
+    value = _whole_number(token)
+    if value is not None:
         if not low <= value <= high:
-            raise CronSyntaxError(f"{name} {value} is out of range {low}-{high}")
+            raise CronSyntaxError(f"{name} {token} is out of range {low}-{high}")
         return value
     names = NAMES.get(index, {})
     if token.lower() in names:
@@ -285,3 +304,28 @@ def _number(index: int, token: str) -> int:
     if names:
         raise CronSyntaxError(f"'{token}' is not a valid {name}; use {low}-{high} or a three-letter name")
     raise CronSyntaxError(f"'{token}' is not a valid {name} value")
+
+
+def _whole_number(text: str) -> int | None:
+    """ASCII digits as a number (None for anything else); more than ``_MAX_DIGITS`` digits is ``10**9``."""
+    # str.isdigit() alone also accepts superscripts, which int() refuses, and Arabic-Indic digits, which it reads.
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0")
+    return int(significant or "0") if len(significant) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+def _check_characters(index: int, text: str) -> None:
+    """Refuse anything but printable ASCII in a field, naming the character and the field."""
+    for char in text:
+        if not (char.isascii() and char.isprintable()):
+            raise CronSyntaxError(
+                f"{describe_character(char)} in the {FIELDS[index][0]} field is not allowed: a field holds "
+                "ASCII digits 0-9, names and * , - / and fields are separated by spaces or tabs"
+            )
+
+
+def describe_character(char: str) -> str:
+    """``U+00A0 (NO-BREAK SPACE)``: a character named so that invisible ones can be told apart."""
+    name = unicodedata.name(char, "") or ("a control character" if unicodedata.category(char) == "Cc" else "")
+    return f"U+{ord(char):04X} ({name})" if name else f"U+{ord(char):04X}"

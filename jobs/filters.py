@@ -5,18 +5,17 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from informer.api.filters import IntegerFilter, StrictBooleanFilter
 from jobs.models import Job, JobTag
 
 
 class JobFilter(django_filters.FilterSet):
     """``?enabled=&type=&ownerId=&tag=`` (``tag`` may repeat: a job must carry every one)."""
 
-    # Strict: "?enabled=maybe" is a 400, not a silently ignored filter.
-    enabled = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
-    )
+    # Strict: "?enabled=maybe" is a 400, not a silently ignored filter; so is an id no column can hold.
+    enabled = StrictBooleanFilter()
     type = django_filters.CharFilter()
-    ownerId = django_filters.NumberFilter(field_name="owner_id")
+    ownerId = IntegerFilter(field_name="owner_id")
     tag = django_filters.CharFilter(method="filter_tag")
     intervalType = django_filters.CharFilter(field_name="interval_type")
 

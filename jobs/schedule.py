@@ -1,6 +1,7 @@
 """Fire times of a job schedule (product spec §5): cron expressions, simple intervals and one-off runs.
 
-Pure: standard library plus croniter (through ``jobs.cron``); nothing here touches Django.
+Pure: standard library plus croniter (through ``jobs.cron``) and ``informer.timezones``; nothing here
+touches Django.
 
 Local time follows Debian cron, so that a schedule means what a cron user expects:
 
@@ -22,11 +23,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from itertools import islice
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-from jobs.cron import CronNeverFires, CronSpec, CronSyntaxError, parse_cron
+from informer.timezones import UnknownTimeZone, load_zone
+from jobs.cron import SEPARATORS, CronNeverFires, CronSpec, CronSyntaxError, describe_character, parse_cron
 from jobs.wallclock import Fire, earliest, resolve
 
 __all__ = [
@@ -49,7 +50,8 @@ REPEAT_CHOICES = ("first", "both")
 UNITS = {name: plural for plural in ("minutes", "hours", "days", "weeks", "months") for name in (plural, plural[:-1])}
 # The longest interval accepted per unit (about a hundred years), so date arithmetic cannot overflow.
 MAX_COUNT = {"minutes": 52_560_000, "hours": 876_000, "days": 36_500, "weeks": 5_200, "months": 1_200}
-_SIMPLE = re.compile(r"^\s*([+-]?[0-9]+(?:\.[0-9]*)?)\s*([a-z]+)\s*$", re.IGNORECASE)
+# ASCII digits, letters and separators only, as in cron fields (\s would take a no-break space).
+_SIMPLE = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]*)?)[ \t]*([a-z]+)$", re.IGNORECASE | re.ASCII)
 
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
@@ -124,20 +126,10 @@ class Schedule:
 
 def validate_timezone(name: str) -> ZoneInfo:
     """Return the ZoneInfo for an IANA time zone name; ScheduleError("timezone") if unknown."""
-    if not isinstance(name, str) or not name.strip():
-        raise ScheduleError("timezone", "A time zone is required, e.g. 'Europe/Berlin'.")
-    if name not in _zone_names():
-        raise ScheduleError("timezone", f"Unknown time zone '{name}'.")
     try:
-        return ZoneInfo(name)
-    except (ValueError, OSError, KeyError):
-        raise ScheduleError("timezone", f"Unknown time zone '{name}'.") from None
-
-
-@cache
-def _zone_names() -> frozenset[str]:
-    # 'localtime' is whatever the host is set to and 'Factory' is a placeholder: neither names a place.
-    return frozenset(available_timezones()) - {"localtime", "Factory"}
+        return load_zone(name)
+    except UnknownTimeZone as error:
+        raise ScheduleError("timezone", str(error)) from None
 
 
 def parse_dst_policy(value: dict | DstPolicy | None) -> DstPolicy:
@@ -208,9 +200,9 @@ def parse_schedule(
 
 def _parse_cron_interval(interval: str | None) -> CronSpec:
     """Parse the interval of a cron schedule; ScheduleError("interval") if it is not acceptable."""
-    if not isinstance(interval, str) or not interval.strip():
+    if not isinstance(interval, str) or not interval.strip(SEPARATORS):
         raise ScheduleError("interval", "interval is required for cron schedules, e.g. '0 9 * * 1-5'.")
-    text = interval.strip()
+    text = interval.strip(SEPARATORS)
     try:
         return parse_cron(text)
     except CronSyntaxError as error:
@@ -221,9 +213,16 @@ def _parse_cron_interval(interval: str | None) -> CronSpec:
 
 def _parse_simple_interval(interval: str | None) -> Every:
     """Parse the interval of a simple schedule, e.g. '15 minutes'; ScheduleError("interval") if invalid."""
-    if not isinstance(interval, str) or not interval.strip():
+    if not isinstance(interval, str) or not interval.strip(SEPARATORS):
         raise ScheduleError("interval", "interval is required for simple schedules, e.g. '15 minutes'.")
-    text = interval.strip()
+    text = interval.strip(SEPARATORS)
+    odd = next((char for char in text if char != "\t" and not (char.isascii() and char.isprintable())), None)
+    if odd is not None:
+        raise ScheduleError(
+            "interval",
+            f"Invalid simple interval '{text}': {describe_character(odd)} is not allowed; "
+            "write the count with the digits 0-9, e.g. '15 minutes'.",
+        )
     match = _SIMPLE.match(text)
     if match is None:
         raise ScheduleError(
@@ -238,13 +237,14 @@ def _parse_simple_interval(interval: str | None) -> Every:
             "interval",
             f"Unknown interval unit '{unit_text}' in '{text}': use minutes, hours, days, weeks or months.",
         )
-    if not number.isdigit() or int(number) < 1:
+    if not number.isdigit() or not number.lstrip("0"):
         raise ScheduleError(
             "interval",
             f"Invalid simple interval '{text}': the count must be a whole number of at least 1 "
             "(the shortest interval is 1 minute).",
         )
-    count = int(number)
+    # Measured as text first: int() refuses a number of thousands of digits (a ValueError, so a 500).
+    count = int(number) if len(number.lstrip("0")) <= 12 else MAX_COUNT[unit] + 1
     if count > MAX_COUNT[unit]:
         raise ScheduleError("interval", f"Invalid simple interval '{text}': the longest interval is 100 years.")
     return Every(count, unit)

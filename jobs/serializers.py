@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.urls import reverse
 from rest_framework import serializers
 
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
+from informer.timezones import UnknownTimeZone, load_zone
 from jobs import schedule, timing
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
 from jobs.models import Job
@@ -61,8 +61,8 @@ def resolve_naive_bound(value: str, zone_name: str) -> str:
     if not value or len(value) == 10 or value.endswith("Z"):
         return value
     try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone = load_zone(zone_name)
+    except UnknownTimeZone:
         return value  # the timezone error is reported by the schedule check
     # The engine's rule, not zoneinfo's: a time the clock skips means the moment the gap ends (zoneinfo
     # would read it with the old offset, an hour late); a repeated time means its first occurrence.

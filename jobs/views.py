@@ -254,6 +254,11 @@ class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericVie
     def _job(self) -> Job:
         return self.get_job(self.kwargs["job_pk"])
 
+    def get_object(self) -> Job:
+        """The job whose share the route names: its permissions govern the share (OPTIONS asks for it)."""
+        # DRF's default would look a principal id up in get_queryset(), a FieldError and so a 500.
+        return self._job()
+
     def _item(self, job: Job, principal: services.Principal, level: int) -> dict[str, Any]:
         return {
             "principal_id": principal.id,

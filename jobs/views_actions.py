@@ -250,6 +250,10 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
             raise Http404
         return attachment
 
+    def get_object(self) -> JobAttachment:
+        """The attachment, for DRF's OPTIONS metadata (the default needs a queryset this view has not)."""
+        return self.attachment()
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
         attachment = self.attachment()
         if attachment.type != "file" or not attachment.file or not default_storage.exists(attachment.file.name):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from informer.api import parsers
 from informer.api.serializers import ApiSerializer
 from jobs import schedule, timing
 from jobs.models import IntervalType
@@ -45,7 +45,9 @@ class FireTimesQuerySerializer(ApiSerializer):
         if not value:
             return None
         try:
-            parsed = json.loads(value)
+            parsed = parsers.loads(value)
+        except parsers.JsonTooDeep as error:
+            raise serializers.ValidationError(str(error)) from None
         except ValueError:
             raise serializers.ValidationError(f"'{value}' is not valid JSON.") from None
         try:

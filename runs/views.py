@@ -17,6 +17,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from informer.api.filters import StrictBooleanFilter
 from informer.api.permissions import ObjectPermission
 from jobs.models import Job
 from jobs.views import JobLookupMixin, JobViewSet
@@ -49,7 +50,8 @@ class RunFilter(django_filters.FilterSet):
 
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=Trigger.choices)
-    success = django_filters.BooleanFilter()
+    # Strict: "?success=maybe" is a 400 (a BooleanFilter would ignore it and list every run).
+    success = StrictBooleanFilter()
 
     class Meta:
         model = Run

@@ -1,13 +1,59 @@
-"""``q`` (full-text over name and description) and ``sort`` (validated) for every list."""
+"""``q`` (full-text over name and description) and ``sort`` (validated) for every list; strict field filters."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
+
+# The range of a BigAutoField (every id here) and of SQLite's INTEGER: a value outside it is an
+# OverflowError on SQLite and a type error on PostgreSQL, never a row.
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+class StrictIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits (not '1.0', '1_000' or Arabic-Indic digits, which ``int()`` takes)."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not _INTEGER.fullmatch(text):
+            raise forms.ValidationError(f"'{text}' is not a whole number.", code="invalid")
+        if len(text.lstrip("+-").lstrip("0")) > 19:
+            # Past the 64-bit bounds, said as their validators say it: int() is not asked to read a
+            # number of thousands of digits (it refuses them with a ValueError).
+            if text.startswith("-"):
+                raise forms.ValidationError(f"Ensure this value is greater than or equal to {INTEGER_MIN}.")
+            raise forms.ValidationError(f"Ensure this value is less than or equal to {INTEGER_MAX}.")
+        return int(text)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """``?field=<whole number>`` within the 64-bit range of the id columns; anything else is a 400 naming it."""
+
+    field_class = StrictIntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", INTEGER_MIN)
+        kwargs.setdefault("max_value", INTEGER_MAX)
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """``?field=true|false``; anything else is a 400 (a plain BooleanFilter silently ignores "maybe")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)
 
 
 class SearchFilter(BaseFilterBackend):
@@ -15,7 +61,11 @@ class SearchFilter(BaseFilterBackend):
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         fields = getattr(view, "search_fields", ("name", "description"))
-        terms = request.query_params.get("q", "").split()
+        text = request.query_params.get("q", "")
+        if "\x00" in text:
+            # PostgreSQL refuses NUL in a string literal (a ValueError from the driver, so a 500).
+            raise ValidationError({"q": ["The search text may not contain NUL characters."]})
+        terms = text.split()
         for term in terms:
             condition = Q()
             for field in fields:

@@ -3,6 +3,8 @@
 Each path parameter is filled with a real object of tenant A. A user of tenant B must get a 404 for
 every method the route allows, an anonymous client a 401, and neither may change anything. A route
 with a parameter this file does not know fails the walk, so new routes have to be added here.
+
+The same walk asks every route to answer OPTIONS, and every write to refuse a body nested too deeply.
 """
 
 from __future__ import annotations
@@ -298,3 +300,74 @@ def test_natural_ids_do_not_cross_tenants_either(world, db_state):
             assert world.owner_a.get(url).status_code == 200, url
     assert len(routes) >= 10
     assert db_state() == before
+
+
+# --- OPTIONS ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_options_answers_every_route(world, db_state, route):
+    # given
+    url = world.url(route) if route.parameters else build_url(route, {})
+    bound = bool(route.parameters) and tenant_bound(route)
+    insider = world.owner_a if bound else world.staff_a  # staff: some cluster-wide routes are theirs alone
+    before = db_state()
+
+    # when
+    inside = insider.options(url)
+    anonymous = APIClient().options(url)
+    intruder = world.user_b.options(url)
+
+    # then
+    assert inside.status_code == 200, (url, inside.content)
+    assert inside.json()["name"]
+    assert anonymous.status_code == 401, (url, anonymous.content)
+    assert set(anonymous.json()) == {"statusCode", "error", "message", "details"}
+    assert intruder.status_code < 500, (url, intruder.content)
+    if bound:
+        # Existence stays private: what an object's form looks like is only shown to those who may use it.
+        assert "PUT" not in intruder.json().get("actions", {}), url
+    assert db_state() == before
+
+
+# --- every write refuses JSON nested too deeply ---------------------------------------------------------
+
+DEEP = "[" * 1000 + "]" * 1000  # Python's decoder would raise RecursionError: a 500 before the parser's cap
+WRITE_METHODS = ("post", "put", "patch")
+# Writes that never read a JSON body: a deep one is not theirs to refuse. The walk only asks that they
+# do not fail on it.
+BODY_IGNORED = {
+    ("post", "job-draft-edit"): "starts an edit of the job; takes no body",
+    ("post", "job-draft-commit"): "commits the draft; takes no body",
+    ("post", "job-history-cancel"): "cancels the run; takes no body",
+    ("put", "job-attachment-file"): "the body is the file's contents, whatever bytes they are",
+}
+WRITES = [(route, method) for route in ROUTES for method in route.methods if method in WRITE_METHODS]
+
+
+def test_the_writes_that_ignore_their_body_exist():
+    assert set(BODY_IGNORED) <= {(method, route.name) for route, method in WRITES}
+
+
+@pytest.mark.parametrize(("route", "method"), WRITES, ids=[f"{method} {route}" for route, method in WRITES])
+def test_a_body_nested_1000_deep_is_a_400_on_every_write(world, db_state, route, method):
+    # given: a caller allowed to write there, so the body is what gets refused
+    url = world.url(route) if route.parameters else build_url(route, {})
+    client = world.owner_a if route.parameters and tenant_bound(route) else world.staff_a
+    before = db_state()
+
+    # when
+    response = getattr(client, method)(url, DEEP, content_type="application/json")
+
+    # then
+    if (method, route.name) in BODY_IGNORED:
+        assert response.status_code < 500, (method, url, response.content)
+        return
+    assert response.status_code == 400, (method, url, response.content)
+    assert response.json() == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": "The JSON body is nested more than 64 levels deep.",
+        "details": {},
+    }
+    assert db_state() == before, (method, url)

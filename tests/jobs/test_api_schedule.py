@@ -43,6 +43,9 @@ CREATED: list[tuple[str, dict[str, Any], str | None]] = [
     ("cron every 15 minutes", {"interval": "*/15 * * * *"}, "2026-03-01T12:15:00Z"),
     ("cron at noon is strictly after now", {"interval": "0 12 * * *"}, "2026-03-02T12:00:00Z"),
     ("cron alias", {"interval": "@monthly"}, "2026-04-01T00:00:00Z"),
+    # Sunday named at the end of a weekday range is 7 (Vixie cron): Friday to Sunday, and today's 08:00 is past.
+    ("cron Fri-Sun", {"interval": "0 8 * * Fri-Sun"}, "2026-03-06T08:00:00Z"),
+    ("cron Sat-Sun", {"interval": "0 13 * * Sat-Sun"}, "2026-03-01T13:00:00Z"),
     ("cron explicit type", {"interval": "0 9 * * mon-fri", "intervalType": "cron"}, "2026-03-02T09:00:00Z"),
     ("cron startOn in future", {"interval": "0 8 * * *", "startOn": "2026-04-01"}, "2026-04-01T08:00:00Z"),
     (
@@ -296,6 +299,9 @@ GRAMMAR = "expected 5 fields (minute hour day-of-month month day-of-week)"
 COUNT = "the count must be a whole number of at least 1 (the shortest interval is 1 minute)"
 SIMPLE = {"intervalType": "simple"}
 POLICY_OBJECT = 'dstPolicy must be an object such as {"gap": "shift", "repeat": "first"}.'
+NOT_ASCII = (
+    "is not allowed: a field holds ASCII digits 0-9, names and * , - / and fields are separated by spaces or tabs"
+)
 
 # (id, schedule fields, the field named, its exact message)
 INVALID: list[tuple[str, dict[str, Any], str, str]] = [
@@ -331,6 +337,57 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "Invalid cron expression '0 0 * * 8': day-of-week 8 is out of range 0-7.",
     ),
     ("cron abc", {"interval": "abc"}, "interval", f"Invalid cron expression 'abc': {GRAMMAR}, got 1."),
+    (
+        "cron superscript step",
+        {"interval": "*/\u00b2 * * * *"},
+        "interval",
+        f"Invalid cron expression '*/\u00b2 * * * *': U+00B2 (SUPERSCRIPT TWO) in the minute field {NOT_ASCII}.",
+    ),
+    (
+        "cron superscript step of a range",
+        {"interval": "1-10/\u00b9 * * * *"},
+        "interval",
+        f"Invalid cron expression '1-10/\u00b9 * * * *': U+00B9 (SUPERSCRIPT ONE) in the minute field {NOT_ASCII}.",
+    ),
+    (
+        "cron Arabic-Indic step",
+        {"interval": "*/\u0661\u0665 * * * *"},
+        "interval",
+        f"Invalid cron expression '*/\u0661\u0665 * * * *': U+0661 (ARABIC-INDIC DIGIT ONE) in the minute field"
+        f" {NOT_ASCII}.",
+    ),
+    (
+        "cron fullwidth step",
+        {"interval": "*/\uff11\uff15 * * * *"},
+        "interval",
+        f"Invalid cron expression '*/\uff11\uff15 * * * *': U+FF11 (FULLWIDTH DIGIT ONE) in the minute field"
+        f" {NOT_ASCII}.",
+    ),
+    (
+        "cron no-break space between fields",
+        {"interval": "0 8\u00a0* * *"},
+        "interval",
+        f"Invalid cron expression '0 8\u00a0* * *': U+00A0 (NO-BREAK SPACE) in the hour field {NOT_ASCII}.",
+    ),
+    (
+        "cron ideographic space between fields",
+        {"interval": "0 8 * *\u3000*"},
+        "interval",
+        f"Invalid cron expression '0 8 * *\u3000*': U+3000 (IDEOGRAPHIC SPACE) in the month field {NOT_ASCII}.",
+    ),
+    (
+        "cron step of 20 digits",
+        {"interval": "*/99999999999999999999 * * * *"},
+        "interval",
+        "Invalid cron expression '*/99999999999999999999 * * * *': step 99999999999999999999 in the minute field"
+        " is larger than the field's range 0-59.",
+    ),
+    (
+        "cron hour step 25",
+        {"interval": "0 */25 * * *"},
+        "interval",
+        "Invalid cron expression '0 */25 * * *': step 25 in the hour field is larger than the field's range 0-23.",
+    ),
     ("cron February 30", {"interval": "0 0 30 2 *"}, "interval", "The cron expression '0 0 30 2 *' can never fire."),
     ("cron April 31", {"interval": "0 0 31 4 *"}, "interval", "The cron expression '0 0 31 4 *' can never fire."),
     (
@@ -396,6 +453,27 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         {**SIMPLE, "interval": "5 fortnights"},
         "interval",
         "Unknown interval unit 'fortnights' in '5 fortnights': use minutes, hours, days, weeks or months.",
+    ),
+    (
+        "simple fullwidth count",
+        {**SIMPLE, "interval": "\uff11\uff15 minutes"},
+        "interval",
+        "Invalid simple interval '\uff11\uff15 minutes': U+FF11 (FULLWIDTH DIGIT ONE) is not allowed;"
+        " write the count with the digits 0-9, e.g. '15 minutes'.",
+    ),
+    (
+        "simple Arabic-Indic count",
+        {**SIMPLE, "interval": "\u0662 hours"},
+        "interval",
+        "Invalid simple interval '\u0662 hours': U+0662 (ARABIC-INDIC DIGIT TWO) is not allowed;"
+        " write the count with the digits 0-9, e.g. '15 minutes'.",
+    ),
+    (
+        "simple no-break space",
+        {**SIMPLE, "interval": "15\u00a0minutes"},
+        "interval",
+        "Invalid simple interval '15\u00a0minutes': U+00A0 (NO-BREAK SPACE) is not allowed;"
+        " write the count with the digits 0-9, e.g. '15 minutes'.",
     ),
     (
         "simple every day",
@@ -481,4 +559,27 @@ def test_update_checks_the_merged_schedule(owner, db_state, clock):
 
     # then
     assert_names_the_field(response, "endOn", "endOn 2026-03-04 is before startOn 2026-03-05.")
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_a_time_zone_name_of_10000_characters_is_a_400(owner, db_state, clock, method):
+    # given: zoneinfo would turn the name into a file path too long for the file system (an OSError)
+    job_id = create(owner, interval="0 8 * * *")["id"]
+    before = db_state()
+    client = client_for(owner)
+    body = {**BASE, "interval": "0 8 * * *", "timezone": "A" * 10_000}
+
+    # when
+    if method == "post":
+        response = client.post("/api/jobs", body, format="json")
+    else:
+        response = client.put(f"/api/jobs/{job_id}", {"timezone": "A" * 10_000}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content[:500]
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert list(body["details"]) == ["timezone"]
+    assert body["message"] == "timezone: The time zone name is 10000 characters long; IANA names have at most 64."
     assert db_state() == before

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from jobs.cron import parse_cron
 from jobs.schedule import (
     DstPolicy,
     FireTime,
@@ -228,6 +229,19 @@ def test_shifted_fire_reports_real_local_time() -> None:
         # Vixie cron reads an equal range with a step as that single value (cronsim: 5, 15, 25, ...).
         ("5-5/10 3 * * *", "2026-01-01T00:00", ["2026-01-01T03:05", "2026-01-02T03:05"]),
         ("  0   9  *  *  1-5 ", "2026-03-06T10:00", ["2026-03-09T09:00"]),
+        ("\t0\t9 * *\t\t1-5\t", "2026-03-06T10:00", ["2026-03-09T09:00"]),
+        # Vixie cron: Sunday named at the end of a range is 7, so Fri-Sun is Friday to Sunday.
+        ("0 0 * * Fri-Sun", "2026-03-02T00:00", ["2026-03-06T00:00", "2026-03-07T00:00", "2026-03-08T00:00"]),
+        (
+            "0 0 * * mon-sun/2",
+            "2026-03-01T12:00",
+            ["2026-03-02T00:00", "2026-03-04T00:00", "2026-03-06T00:00", "2026-03-08T00:00", "2026-03-09T00:00"],
+        ),
+        ("0 0 * * sun-sun", "2026-03-02T00:00", ["2026-03-08T00:00", "2026-03-15T00:00"]),
+        # A step as long as the field's range is its first value alone.
+        ("*/60 */24 * * *", "2026-03-02T00:00", ["2026-03-03T00:00", "2026-03-04T00:00"]),
+        ("0 0 * * */8", "2026-03-02T00:00", ["2026-03-08T00:00", "2026-03-15T00:00"]),
+        ("007 08 * * *", "2026-03-02T00:00", ["2026-03-02T08:07"]),
     ],
 )
 def test_cron_syntax(expression: str, after: str, expected: list[str]) -> None:
@@ -627,6 +641,11 @@ def test_parse_dst_policy(value: Any, expected: DstPolicy) -> None:
     assert parse_dst_policy(value) == expected
 
 
+@pytest.mark.parametrize("day", ["mon", "tue", "wed", "thu", "fri", "sat", "1", "5"])
+def test_a_range_ending_on_sunday_by_name_equals_one_ending_on_7(day: str) -> None:
+    assert parse_cron(f"0 0 * * {day}-sun").weekdays == parse_cron(f"0 0 * * {day}-7").weekdays
+
+
 def test_validate_timezone() -> None:
     assert validate_timezone("Europe/Berlin") == ZoneInfo("Europe/Berlin")
     with pytest.raises(ScheduleError) as caught:
@@ -659,7 +678,40 @@ INVALID_CASES = [
     ("cron-nth-weekday", {"interval": "0 0 * * 1#2"}, "interval", "'#'"),
     ("cron-question-mark", {"interval": "0 0 ? * 1"}, "interval", "'?'"),
     ("cron-hash", {"interval": "H * * * *"}, "interval", "'H' is not a valid minute value"),
-    ("cron-reversed-range", {"interval": "0 0 * * mon-sun"}, "interval", "reversed"),
+    ("cron-reversed-range", {"interval": "0 0 * * sat-mon"}, "interval",
+     "range sat-mon in the day-of-week field is reversed"),
+    ("cron-reversed-to-zero", {"interval": "0 0 * * 5-0"}, "interval", "reversed; write 7 for Sunday"),
+    ("cron-superscript-step", {"interval": "*/\u00b2 * * * *"}, "interval",
+     "U+00B2 (SUPERSCRIPT TWO) in the minute field is not allowed"),
+    ("cron-superscript-range-step", {"interval": "1-10/\u00b9 * * * *"}, "interval",
+     "U+00B9 (SUPERSCRIPT ONE) in the minute field is not allowed"),
+    ("cron-arabic-indic-step", {"interval": "*/\u0661\u0665 * * * *"}, "interval",
+     "U+0661 (ARABIC-INDIC DIGIT ONE) in the minute field is not allowed"),
+    ("cron-fullwidth-step", {"interval": "*/\uff11\uff15 * * * *"}, "interval",
+     "U+FF11 (FULLWIDTH DIGIT ONE) in the minute field is not allowed"),
+    ("cron-fullwidth-hour", {"interval": "0 \uff19 * * *"}, "interval",
+     "U+FF19 (FULLWIDTH DIGIT NINE) in the hour field is not allowed"),
+    ("cron-arabic-indic-month", {"interval": "0 0 1 \u0663 *"}, "interval",
+     "U+0663 (ARABIC-INDIC DIGIT THREE) in the month field is not allowed"),
+    ("cron-kelvin-sign-name", {"interval": "0 0 * * \u212aun"}, "interval",
+     "U+212A (KELVIN SIGN) in the day-of-week field is not allowed"),
+    ("cron-no-break-space", {"interval": "0\u00a00 * * * *"}, "interval",
+     "U+00A0 (NO-BREAK SPACE) in the minute field is not allowed"),
+    ("cron-ideographic-space", {"interval": "0 0\u3000* * *"}, "interval",
+     "U+3000 (IDEOGRAPHIC SPACE) in the hour field is not allowed"),
+    ("cron-trailing-no-break-space", {"interval": "0 0 * * *\u00a0"}, "interval",
+     "U+00A0 (NO-BREAK SPACE) in the day-of-week field is not allowed"),
+    ("cron-newline", {"interval": "0 0 * *\n*"}, "interval",
+     "U+000A (a control character) in the month field is not allowed"),
+    ("cron-huge-step", {"interval": "*/99999999999999999999 * * * *"}, "interval",
+     "step 99999999999999999999 in the minute field is larger than the field's range 0-59"),
+    ("cron-minute-step-61", {"interval": "*/61 * * * *"}, "interval", "step 61 in the minute field is larger"),
+    ("cron-hour-step-25", {"interval": "0 */25 * * *"}, "interval", "step 25 in the hour field is larger"),
+    ("cron-dom-step-32", {"interval": "0 0 1-31/32 * *"}, "interval", "step 32 in the day-of-month field is larger"),
+    ("cron-month-step-13", {"interval": "0 0 1 */13 *"}, "interval", "step 13 in the month field is larger"),
+    ("cron-dow-step-9", {"interval": "0 0 * * mon/9"}, "interval", "step 9 in the day-of-week field is larger"),
+    ("cron-huge-minute", {"interval": "99999999999999999999 * * * *"}, "interval",
+     "minute 99999999999999999999 is out of range 0-59"),
     ("cron-step-zero", {"interval": "*/0 * * * *"}, "interval", "step 0"),
     ("cron-bad-step", {"interval": "*/x * * * *"}, "interval", "step 'x'"),
     ("cron-bad-month-name", {"interval": "0 0 * foo *"}, "interval", "'foo' is not a valid month"),
@@ -679,6 +731,18 @@ INVALID_CASES = [
     ("simple-no-unit", {"interval_type": "simple", "interval": "15"}, "interval", "'<number> <unit>'"),
     ("simple-words", {"interval_type": "simple", "interval": "every day"}, "interval", "'<number> <unit>'"),
     ("simple-too-long", {"interval_type": "simple", "interval": "40000 days"}, "interval", "100 years"),
+    ("simple-huge", {"interval_type": "simple", "interval": "9" * 5000 + " minutes"}, "interval", "100 years"),
+    ("simple-zeros", {"interval_type": "simple", "interval": "000 minutes"}, "interval", "at least 1"),
+    ("simple-fullwidth", {"interval_type": "simple", "interval": "\uff11\uff15 minutes"}, "interval",
+     "U+FF11 (FULLWIDTH DIGIT ONE) is not allowed"),
+    ("simple-arabic-indic", {"interval_type": "simple", "interval": "\u0661\u0665 minutes"}, "interval",
+     "U+0661 (ARABIC-INDIC DIGIT ONE) is not allowed"),
+    ("simple-superscript", {"interval_type": "simple", "interval": "\u00b2 hours"}, "interval",
+     "U+00B2 (SUPERSCRIPT TWO) is not allowed"),
+    ("simple-no-break-space", {"interval_type": "simple", "interval": "15\u00a0minutes"}, "interval",
+     "U+00A0 (NO-BREAK SPACE) is not allowed"),
+    ("simple-ideographic-space", {"interval_type": "simple", "interval": "15 minutes\u3000"}, "interval",
+     "U+3000 (IDEOGRAPHIC SPACE) is not allowed"),
     ("simple-missing", {"interval_type": "simple", "interval": None}, "interval", "interval is required"),
     ("type-unknown", {"interval_type": "daily"}, "intervalType", "Unknown intervalType 'daily'"),
     ("type-missing", {"interval_type": None}, "intervalType", "intervalType"),
@@ -686,6 +750,11 @@ INVALID_CASES = [
     ("zone-blank", {"timezone": ""}, "timezone", "time zone is required"),
     ("zone-host-local", {"timezone": "localtime"}, "timezone", "Unknown time zone 'localtime'."),
     ("zone-path", {"timezone": "../etc/passwd"}, "timezone", "Unknown time zone"),
+    ("zone-absolute", {"timezone": "/etc/localtime"}, "timezone", "Unknown time zone '/etc/localtime'."),
+    ("zone-nul", {"timezone": "UTC\x00"}, "timezone", "Unknown time zone"),
+    ("zone-too-long", {"timezone": "A" * 10_000}, "timezone",
+     "The time zone name is 10000 characters long; IANA names have at most 64."),
+    ("zone-long-path", {"timezone": "Europe/" + "x" * 300}, "timezone", "307 characters long"),
     ("policy-gap", {"dst_policy": {"gap": "later"}}, "dstPolicy", "Invalid dstPolicy gap 'later'"),
     ("policy-repeat", {"dst_policy": {"repeat": "twice"}}, "dstPolicy", "Invalid dstPolicy repeat 'twice'"),
     ("policy-key", {"dst_policy": {"fold": "first"}}, "dstPolicy", "Unknown dstPolicy key 'fold'"),
@@ -722,3 +791,9 @@ def test_direct_dst_policy_is_validated() -> None:
     with pytest.raises(ScheduleError) as caught:
         DstPolicy(gap="later")
     assert caught.value.field == "dstPolicy"
+
+
+@pytest.mark.parametrize("interval", ["15 minutes", " 15  minutes ", "15\tminutes", "\t15minutes", "015 Minutes"])
+def test_simple_interval_separators_are_ascii_spaces_and_tabs(interval: str) -> None:
+    schedule = parse_schedule(interval=interval, interval_type="simple", timezone="UTC", anchor=utc("2026-05-01T00:00"))
+    assert instants(schedule, "2026-05-01T00:00", 2) == ["2026-05-01T00:15", "2026-05-01T00:30"]

@@ -316,3 +316,73 @@ def test_calendar_intervals_keep_the_local_time(case: tuple[str, str, datetime],
             assert nominal < local <= nominal + timedelta(hours=1)
         else:
             assert local.time() == wall.time()
+
+
+# --- any text at all: accepted or a ScheduleError, never another exception (a 500) -------------------
+
+# Cron-like text with the characters that used to slip through: Unicode digits and spaces among ASCII.
+CRON_ALPHABET = st.sampled_from([*"0123456789*/,-? \tLW#abcfijmnorstuv", "\u00b2", "\u0661", "\uff11", "\u00a0"])
+# Look-alikes of digits and spaces that str.isdigit(), int() or str.split() would have taken.
+LOOK_ALIKES = st.sampled_from(["\u00b2", "\u00b9", "\u0661", "\u0665", "\uff11", "\u00a0", "\u3000", "\u2009", "\n"])
+
+
+@st.composite
+def tampered(draw: st.DrawFn) -> str:
+    """A valid expression with one character replaced by, or one inserted as, a look-alike."""
+    expression = draw(expressions)
+    index = draw(st.integers(0, len(expression) - 1))
+    keep = draw(st.booleans())
+    return expression[: index + keep] + draw(LOOK_ALIKES) + expression[index + 1 :]
+
+
+cron_like = st.one_of(
+    tampered(),
+    st.text(CRON_ALPHABET, max_size=40),
+    st.text(max_size=40),
+    st.lists(st.text(CRON_ALPHABET, min_size=1, max_size=8), min_size=5, max_size=5).map(" ".join),
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(text=cron_like)
+def test_any_text_is_a_cron_expression_or_an_error_naming_interval(text: str) -> None:
+    try:
+        schedule = parse_schedule(interval=text, interval_type="cron", timezone="UTC")
+    except ScheduleError as error:
+        assert error.field == "interval"
+        return
+    # Accepted: then every character was printable ASCII or a tab, and it fires.
+    assert all(char == "\t" or (char.isascii() and char.isprintable()) for char in text), repr(text)
+    assert next_fire_time(schedule, datetime(2026, 1, 1, tzinfo=UTC)) is not None
+
+
+simple_like = st.one_of(
+    st.builds(
+        "{}{}{}".format,
+        st.one_of(st.integers(1, 500).map(str), st.sampled_from(["\u0661\u0665", "\uff11", "\u00b2", "1\u0665"])),
+        st.sampled_from([" ", "\t", " \t ", "", "\u00a0", "\u3000", "\u2009"]),
+        st.sampled_from(["minutes", "hour", "days", "Weeks", "month"]),
+    ),
+    st.text(st.sampled_from([*"0123456789 \t.+-minuteshourdaywk", "\u0661", "\uff11", "\u00a0", "\u00b2"])),
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(text=simple_like)
+def test_any_text_is_a_simple_interval_or_an_error_naming_interval(text: str) -> None:
+    try:
+        schedule = parse_schedule(interval=text, interval_type="simple", timezone="UTC")
+    except ScheduleError as error:
+        assert error.field == "interval"
+        return
+    assert all(char == "\t" or (char.isascii() and char.isprintable()) for char in text), repr(text)
+    assert schedule.every is not None and schedule.every.count >= 1
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(name=st.text(max_size=300))
+def test_any_text_is_a_time_zone_or_an_error_naming_timezone(name: str) -> None:
+    try:
+        parse_schedule(interval="@daily", interval_type="cron", timezone=name)
+    except ScheduleError as error:
+        assert error.field == "timezone"
