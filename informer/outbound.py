@@ -8,9 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import idna
 import requests
@@ -349,6 +349,14 @@ class _PinnedAdapter(HTTPAdapter):
         self._pool.close()
 
 
+def _without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``, which requests would otherwise turn into Basic credentials."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _connect_failed(exc: requests.ConnectionError) -> bool:
     """Whether the error happened while opening the TCP connection, i.e. before anything was sent."""
     return isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ConnectTimeoutError)
@@ -402,8 +410,10 @@ def outbound_request(
                 for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
                     sent_headers.pop(name, None)
             if next_target.origin != target.origin:
-                sent_headers.pop("Authorization", None)  # credentials were meant for the first origin only
-                sent_headers.pop("Cookie", None)
+                # Whatever the caller configured (an API key, a signature, a cookie) and the URL's
+                # userinfo were meant for the origin it named: another origin gets none of them.
+                sent_headers = CaseInsensitiveDict()
+                next_target = replace(next_target, url=_without_userinfo(next_target.url))
             redirects.append(next_target.url)
             target = next_target
     except OutboundError:

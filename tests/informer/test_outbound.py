@@ -232,6 +232,16 @@ def server() -> Iterator[LocalServer]:
         yield handle
 
 
+@pytest.fixture
+def other_server() -> Iterator[LocalServer]:
+    """A second plain HTTP server: another port on 127.0.0.1 is another origin."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    handle = LocalServer(port=httpd.server_address[1])
+    httpd.seen = handle.seen
+    for _ in _serve(httpd):
+        yield handle
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """Self-signed certificate for secure.test (it also serves as the only trusted CA)."""
@@ -474,21 +484,77 @@ def test_too_many_redirects(server: LocalServer) -> None:
         outbound_request("GET", server.url("/redirect/1"), allow_hosts=ALLOW, max_redirects=0)
 
 
-def test_cross_host_redirect_drops_credentials(server: LocalServer, fake_dns) -> None:
-    fake_dns.table["other.test"] = [["127.0.0.1"]]
-    secret = {"Authorization": "Bearer s3cret", "Cookie": "a=b", "X-Trace": "1"}
-    same = outbound_request("GET", server.url("/to?url=/hello"), headers=secret, allow_hosts=ALLOW)
-    assert same.status == 200
-    assert server.seen[1].headers["Authorization"] == "Bearer s3cret"
+CONFIGURED = {"Authorization": "Bearer s3cret", "Cookie": "a=b", "X-Api-Key": "k3y", "X-Trace": "1"}
 
+
+def test_cross_host_redirect_drops_every_configured_header(server: LocalServer, fake_dns) -> None:
+    # given
+    fake_dns.table["other.test"] = [["127.0.0.1"]]
+    same = outbound_request("GET", server.url("/to?url=/hello"), headers=CONFIGURED, allow_hosts=ALLOW)
+    assert same.status == 200
+    assert {name: server.seen[1].headers.get(name) for name in CONFIGURED} == CONFIGURED
+
+    # when
     other = server.url("/hello", host="other.test")
-    response = outbound_request("GET", server.url(f"/to?url={other}"), headers=secret, allow_hosts=["127.0.0.0/8"])
+    response = outbound_request("GET", server.url(f"/to?url={other}"), headers=CONFIGURED, allow_hosts=["127.0.0.0/8"])
+
+    # then
     assert response.url == other
     first, second = server.seen[2:]
-    assert first.headers["Authorization"] == "Bearer s3cret"
-    assert "Authorization" not in second.headers and "Cookie" not in second.headers
-    assert second.headers["X-Trace"] == "1"
+    assert {name: first.headers.get(name) for name in CONFIGURED} == CONFIGURED
+    assert set(CONFIGURED) & set(second.headers) == set()
     assert second.headers["Host"] == f"other.test:{server.port}"
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_port_delivers_no_configured_header(server, other_server, code) -> None:
+    # given
+    target = other_server.url("/hello")
+
+    # when
+    response = outbound_request(
+        "POST", server.url(f"/to?code={code}&url={target}"), headers=CONFIGURED, body=b"x", allow_hosts=ALLOW
+    )
+
+    # then
+    assert (response.status, response.url) == (200, target)
+    assert {name: server.seen[0].headers.get(name) for name in CONFIGURED} == CONFIGURED
+    (delivered,) = other_server.seen
+    assert set(CONFIGURED) & set(delivered.headers) == set()
+    assert delivered.headers["Host"] == f"127.0.0.1:{other_server.port}"
+
+
+def test_a_redirect_to_another_origin_drops_the_urls_userinfo(server, other_server) -> None:
+    # given: the Location names the other origin with the first URL's userinfo
+    first = f"http://user:pa55@127.0.0.1:{server.port}"
+    target = f"http://user:pa55@127.0.0.1:{other_server.port}/hello"
+
+    # when
+    response = outbound_request("GET", f"{first}/to?url={target}", allow_hosts=ALLOW)
+
+    # then
+    assert server.seen[0].headers["Authorization"].startswith("Basic ")  # the named origin gets them
+    (delivered,) = other_server.seen
+    assert "Authorization" not in delivered.headers
+    assert response.url == other_server.url("/hello")
+    assert response.redirects == [other_server.url("/hello")]
+
+
+def test_a_same_origin_redirect_keeps_the_configured_headers_and_userinfo(server) -> None:
+    # when
+    response = outbound_request(
+        "GET", f"http://user:pa55@127.0.0.1:{server.port}/redirect/1", headers=CONFIGURED, allow_hosts=ALLOW
+    )
+
+    # then
+    assert response.status == 200
+    first, second = server.seen
+    assert {name: second.headers.get(name) for name in ("Cookie", "X-Api-Key", "X-Trace")} == {
+        "Cookie": "a=b",
+        "X-Api-Key": "k3y",
+        "X-Trace": "1",
+    }
+    assert second.headers["Authorization"] == first.headers["Authorization"]
 
 
 def test_allow_by_cidr(server: LocalServer) -> None:
