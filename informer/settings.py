@@ -54,9 +54,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+PRODUCTION = env_bool("INFORMER_PRODUCTION", False)
+if DEBUG and PRODUCTION:
+    # Debug mode would quietly undo what production asks for (HTTPS redirects, secure cookies, HSTS,
+    # a real SECRET_KEY) and show tracebacks to anyone: refuse rather than guess which one was meant.
+    raise ImproperlyConfigured(
+        "DEBUG=1 and INFORMER_PRODUCTION=1 cannot be set together: debug mode turns off the production "
+        "hardening and the SECRET_KEY requirement. Unset DEBUG in production."
+    )
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("INFORMER_PRODUCTION", False):
+    if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production.")
     # Development and tests only: a fixed key keeps sessions valid across restarts.
     SECRET_KEY = "insecure-development-key-change-me-for-any-real-deployment-0123456789"
@@ -174,7 +182,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "informer@localhost")
 
 # --- Security (production) ----------------------------------------------------------------------
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("INFORMER_PRODUCTION", False))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SECURE_SSL_REDIRECT else 0)
