@@ -19,6 +19,14 @@ The language — every condition is an object with exactly one operator key:
 * ``{"all": [...]}`` (an empty list is true), ``{"any": [...]}`` (an empty list is false),
   ``{"not": {...}}``.
 
+`validate_condition` also refuses a condition that can never be true, whatever the run: an action under
+it would never run. Only what is provable from the condition alone counts: an empty ``any``, an ``in``
+with no values, a ``not`` of something always true (``{"status": "any"}``, an empty ``all``), an ``all``
+that needs the run to have failed and not to have failed, and what ``all``/``any``/``not`` make of those.
+Params and dataset counts are unknown until the run and each of their tests is taken as either true or
+false (not even a record count is assumed to be non-negative). `evaluate` and `explain` still accept
+such a condition (one stored before this rule, say): it is simply false.
+
 An absent condition (``None`` or ``{}`` at the top) always holds; an empty object nested inside a
 combinator is an error. Work is bounded: at most ``MAX_DEPTH`` levels of nested condition objects and
 ``MAX_NODES`` condition objects in all; a value to compare with is plain finite JSON of at most
@@ -104,15 +112,25 @@ class RunState:
 def validate_condition(
     condition: Any, *, path: str = "runCondition", dataset_aliases: Collection[str] | None = None
 ) -> None:
-    """Raise ConditionError if `condition` is not a valid run condition; None and {} are valid."""
+    """Raise ConditionError if `condition` is not a valid run condition or can never be true; None and {} are valid."""
     if _is_absent(condition):
         return
     _Validator(dataset_aliases).check(condition, path, depth=1)
+    never = _never_true(condition, path)
+    if never is not None:
+        never_path, reason = never
+        raise ConditionError(never_path, f"{reason}, so the condition can never be true and the action would never run")
+
+
+def _check_structure(condition: Any) -> None:
+    """Raise ConditionError if `condition` is malformed; one that can never be true passes."""
+    if not _is_absent(condition):
+        _Validator(None).check(condition, "runCondition", depth=1)
 
 
 def evaluate(condition: Any, state: RunState) -> bool:
     """Whether `condition` holds for `state`; ConditionError if the condition is invalid."""
-    validate_condition(condition)
+    _check_structure(condition)
     if _is_absent(condition):
         return True
     return _holds(condition, state)
@@ -120,7 +138,7 @@ def evaluate(condition: Any, state: RunState) -> bool:
 
 def explain(condition: Any, state: RunState) -> str:
     """A short sentence saying why `condition` is true or false for `state`, naming the deciding part."""
-    validate_condition(condition)
+    _check_structure(condition)
     if _is_absent(condition):
         return "no run condition, so the action always runs"
     return _truncate(_explain(condition, state), MAX_EXPLANATION_LENGTH)
@@ -287,6 +305,64 @@ def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+# --- conditions that can never be true -----------------------------------------------------------------
+
+
+def _value(node: dict[str, Any], failed: bool | None) -> bool | None:
+    """A validated condition's value when the run has ``failed`` (None: unknown) and nothing else is known.
+
+    None means it depends on what is not known: the run's state (when ``failed`` is None), its params or
+    its dataset counts.
+    """
+    if "status" in node:
+        if node["status"] == "any":
+            return True
+        return None if failed is None else failed == (node["status"] == "failure")
+    if "param" in node:
+        # An empty `in` list matches no value; every other param test depends on the run's params.
+        return False if "in" in node and not node["in"] else None
+    if "not" in node:
+        inner = _value(node["not"], failed)
+        return None if inner is None else not inner
+    if "all" in node:
+        values = [_value(part, failed) for part in node["all"]]
+        if False in values:
+            return False
+        return True if all(value is True for value in values) else None
+    if "any" in node:
+        values = [_value(part, failed) for part in node["any"]]
+        if True in values:
+            return True
+        return False if all(value is False for value in values) else None
+    return None  # a dataset count is only known during the run
+
+
+def _never_true(node: dict[str, Any], path: str) -> tuple[str, str] | None:
+    """``(path, reason)`` of the part that makes a validated condition false for every run, or None.
+
+    A run either has failed so far or has not, so a condition false in both cases is false for every run.
+    Recursion is bounded: the validator has already limited the tree's depth and size.
+    """
+    if _value(node, failed=False) is not False or _value(node, failed=True) is not False:
+        return None
+    if "param" in node:
+        return f"{path}.in", "an empty 'in' list matches no value"
+    if "not" in node:
+        return f"{path}.not", "this part is always true, so its negation is never true"
+    if "all" in node:
+        for index, part in enumerate(node["all"]):
+            found = _never_true(part, f"{path}.all[{index}]")
+            if found is not None:
+                return found
+        return (
+            f"{path}.all",
+            "its parts cannot all be true at once (some need a failed run, others one that has not failed)",
+        )
+    if not node["any"]:
+        return f"{path}.any", "an empty 'any' has no part that could be true"
+    return f"{path}.any", "none of the parts of this 'any' can ever be true"
 
 
 # --- evaluation -------------------------------------------------------------------------------------

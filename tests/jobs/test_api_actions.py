@@ -573,3 +573,59 @@ def test_matrix(roles, db_state, route, role):
         assert db_state() == before
     else:
         effect_happened(route, roles)
+
+
+# --- Run conditions that can never be true --------------------------------------------------------------
+
+NEVER_TRUE_CONDITIONS = [
+    ({"all": [{"any": []}]}, "runCondition.all[0].any"),
+    ({"any": []}, "runCondition.any"),
+    ({"not": {"all": []}}, "runCondition.not"),
+    ({"param": "region", "in": []}, "runCondition.in"),
+    ({"all": [{"status": "success"}, {"status": "failure"}]}, "runCondition.all"),
+]
+
+
+@pytest.mark.parametrize(("condition", "path"), NEVER_TRUE_CONDITIONS)
+def test_a_run_condition_that_can_never_be_true_is_a_400_on_create(job, client, db_state, condition, path):
+    # given
+    before = db_state()
+
+    # when
+    response = client.post(actions_url(job), {**NEW_ACTION, "runCondition": condition}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert list(body["details"]) == ["runCondition"]
+    assert body["details"]["runCondition"][0].startswith(f"{path}: ")
+    assert body["details"]["runCondition"][0].endswith(
+        "so the condition can never be true and the action would never run"
+    )
+    assert body["message"].startswith(f"runCondition: {path}: ")
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_run_condition_that_can_never_be_true_is_a_400_on_update(job, client, db_state, method):
+    # given
+    action = JobActionFactory(job=job, run_condition={"status": "success"})
+    before = db_state()
+
+    # when
+    response = getattr(client, method)(action_url(action), {"runCondition": {"all": [{"any": []}]}}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == ["runCondition"]
+    assert db_state() == before
+
+
+def test_a_run_condition_with_a_dead_branch_is_accepted(job, client):
+    condition = {"any": [{"any": []}, {"status": "failure"}]}
+
+    response = client.post(actions_url(job), {**NEW_ACTION, "runCondition": condition}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert JobAction.objects.get().run_condition == condition

@@ -391,15 +391,94 @@ def test_condition_error_is_a_value_error_that_survives_pickling() -> None:
         {"param": "region", "equals": None},
         {"param": "region", "equals": {"nested": [1, "two", None]}},
         {"param": "region", "exists": False},
-        {"param": "region", "in": []},
+        {"param": "region", "in": [None]},
         {"all": []},
-        {"any": []},
-        {"not": {"all": [{"any": [{"status": "any"}]}]}},
+        {"not": {"any": []}},
+        {"not": {"all": [{"any": [{"status": "failure"}]}]}},
+        # a dead part does not make the whole never true
+        {"any": [{"any": []}, {"status": "failure"}]},
+        {"any": [{"status": "success"}, {"status": "failure"}]},
+        # nothing is assumed about counts and params, not even that a count is never negative
+        {"dataset": "orders", "op": "<", "value": 0},
+        {"all": [{"param": "region", "exists": True}, {"param": "region", "exists": False}]},
     ],
 )
 def test_valid_conditions(condition: dict[str, Any]) -> None:
     validate_condition(condition)
     validate_condition(condition, dataset_aliases=["orders"])
+
+
+NEVER = "so the condition can never be true and the action would never run"
+
+# (condition, path of the part that decides it, reason)
+NEVER_TRUE: list[tuple[dict[str, Any], str, str]] = [
+    ({"any": []}, "runCondition.any", "an empty 'any' has no part that could be true"),
+    ({"all": [{"any": []}]}, "runCondition.all[0].any", "an empty 'any' has no part that could be true"),
+    ({"param": "region", "in": []}, "runCondition.in", "an empty 'in' list matches no value"),
+    ({"not": {"all": []}}, "runCondition.not", "this part is always true, so its negation is never true"),
+    ({"not": {"status": "any"}}, "runCondition.not", "this part is always true, so its negation is never true"),
+    (
+        {"not": {"any": [{"status": "success"}, {"status": "failure"}]}},
+        "runCondition.not",
+        "this part is always true, so its negation is never true",
+    ),
+    (
+        {"all": [{"status": "success"}, {"param": "region", "in": []}]},
+        "runCondition.all[1].in",
+        "an empty 'in' list matches no value",
+    ),
+    (
+        {"any": [{"any": []}, {"not": {"not": {"any": []}}}]},
+        "runCondition.any",
+        "none of the parts of this 'any' can ever be true",
+    ),
+    (
+        {"all": [{"status": "success"}, {"param": "region", "exists": True}, {"status": "failure"}]},
+        "runCondition.all",
+        "its parts cannot all be true at once (some need a failed run, others one that has not failed)",
+    ),
+    (
+        {
+            "all": [
+                {"param": "region", "exists": True},
+                {"any": [{"dataset": "orders", "op": ">", "value": 0}, {"any": []}]},
+                {"not": {"all": []}},
+            ]
+        },
+        "runCondition.all[2].not",
+        "this part is always true, so its negation is never true",
+    ),
+]
+
+
+@pytest.mark.parametrize(("condition", "path", "reason"), NEVER_TRUE)
+def test_a_condition_that_can_never_be_true_is_refused(condition: dict[str, Any], path: str, reason: str) -> None:
+    with pytest.raises(ConditionError) as caught:
+        validate_condition(condition)
+
+    assert caught.value.path == path
+    assert caught.value.message == f"{reason}, {NEVER}"
+
+
+@pytest.mark.parametrize(("condition", "path", "reason"), NEVER_TRUE)
+def test_a_stored_condition_that_can_never_be_true_still_evaluates_to_false(
+    condition: dict[str, Any], path: str, reason: str
+) -> None:
+    for state in (OK, FAILED, RunState(failed=False, params={"region": "eu"}, dataset_counts={"orders": 3})):
+        assert evaluate(condition, state) is False
+        assert explain(condition, state)
+
+
+def test_the_never_true_path_follows_a_custom_root() -> None:
+    with pytest.raises(ConditionError) as caught:
+        validate_condition({"all": [{"any": []}]}, path="actions[2].runCondition")
+    assert caught.value.path == "actions[2].runCondition.all[0].any"
+
+
+def test_a_malformed_part_is_reported_before_a_never_true_one() -> None:
+    with pytest.raises(ConditionError) as caught:
+        validate_condition({"all": [{"any": []}, {"status": "maybe"}]})
+    assert caught.value.path == "runCondition.all[1].status"
 
 
 def test_known_dataset_aliases_are_checked_when_given() -> None:
@@ -736,3 +815,39 @@ def test_valid_conditions_obey_boolean_laws(first: dict[str, Any], second: dict[
         assert explain({"all": [TRUE, first, second]}, state).startswith("all: part 2 is false (")
     if b:
         assert explain({"any": [FALSE, second, first]}, state).startswith("any: part 2 is true (")
+
+
+status_conditions = st.recursive(
+    st.sampled_from([{"status": "success"}, {"status": "failure"}, {"status": "any"}]),
+    lambda children: (
+        st.builds(lambda parts: {"all": parts}, st.lists(children, max_size=3))
+        | st.builds(lambda parts: {"any": parts}, st.lists(children, max_size=3))
+        | st.builds(lambda part: {"not": part}, children)
+    ),
+    max_leaves=8,
+)
+
+
+def refused_as_never_true(condition: dict[str, Any]) -> bool:
+    try:
+        validate_condition(condition)
+    except ConditionError as error:
+        assert error.message.endswith(NEVER), error
+        return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(condition=valid_conditions, state=states)
+def test_a_refused_condition_is_false_for_every_run(condition: dict[str, Any], state: RunState) -> None:
+    # soundness: nothing that could be true for some run is refused
+    if refused_as_never_true(condition):
+        assert evaluate(condition, state) is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(condition=status_conditions)
+def test_a_condition_over_the_run_status_is_refused_exactly_when_no_run_satisfies_it(condition: dict[str, Any]) -> None:
+    # a status condition sees one fact, whether the run has failed, so both cases decide it completely
+    satisfiable = evaluate(condition, OK) or evaluate(condition, FAILED)
+    assert refused_as_never_true(condition) is not satisfiable
