@@ -1,11 +1,16 @@
-"""Admin for jobs, with guardian's object-permission pages."""
+"""Admin for jobs, their actions and attachments, and their shares.
+
+Everything is limited as the API limits it: the staff user's tenant, then the object permissions they hold on
+each job (read through ``jobs.selectors``), on top of Django's model permissions. Every write goes through the
+services the API uses, after the API's serializers validated it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,34 +18,37 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from guardian.admin import GuardedModelAdmin
 
+from informer.admin_forms import ServiceAdminMixin, ServiceInlineMixin, adopt
+from informer.admin_tenancy import TenantScopedAdminMixin
 from informer.api.exceptions import DomainError
-from jobs import previews, schedule, timing
-from jobs.models import Job, JobAction, JobAttachment, JobTag
-from jobs.selectors import with_locked_at
+from jobs import action_services, draft_services, previews, schedule, services, timing
+from jobs.admin_access import JobPermissionMixin, save_inline, visible_jobs
+from jobs.admin_forms import JobActionForm, JobAttachmentForm, JobForm
+from jobs.admin_shares import JobSharesMixin
+from jobs.models import Job, JobAction, JobAttachment
 
 
-class JobTagInline(admin.TabularInline):
-    model = JobTag
-    extra = 0
-
-
-class JobActionInline(admin.TabularInline):
+class JobActionInline(ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
     """The job's actions in order; attachments and previews are on each action's own page."""
 
     model = JobAction
+    form = JobActionForm
     extra = 0
     ordering = ["index"]
     fields = ["index", "name", "type", "enabled", "data", "run_condition", "attachment_count", "preview_link"]
     readonly_fields = ["attachment_count", "preview_link"]
     show_change_link = True
 
+    def job_of(self, obj: Model) -> Job | None:
+        return obj  # the inline's object is the job itself
+
     @admin.display(description="Attachments")
     def attachment_count(self, action: JobAction) -> int:
-        return action.attachments.count() if action.pk else 0
+        return 0 if action._state.adding else action.attachments.count()
 
     @admin.display(description="Preview")
     def preview_link(self, action: JobAction) -> str:
-        if not action.pk:
+        if action._state.adding:
             return "-"
         return format_html('<a href="{}">Preview</a>', reverse("admin:jobs_jobaction_preview", args=[action.pk]))
 
@@ -63,7 +71,9 @@ class DraftFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(GuardedModelAdmin):
+class JobAdmin(ServiceAdminMixin, JobSharesMixin, JobPermissionMixin, TenantScopedAdminMixin, GuardedModelAdmin):
+    form = JobForm
+    job_permissions = {"view": "view_job", "change": "change_job", "delete": "delete_job"}
     list_display = [
         "name",
         "type",
@@ -80,6 +90,8 @@ class JobAdmin(GuardedModelAdmin):
     list_select_related = ["tenant", "owner"]
     search_fields = ["name", "slug", "description"]
     readonly_fields = [
+        "tenant",
+        "owner",
         "upcoming_fire_times",
         "id",
         "next_run_at",
@@ -90,10 +102,10 @@ class JobAdmin(GuardedModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [JobTagInline, JobActionInline]
+    inlines = [JobActionInline]
     actions = ["enable", "disable"]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "owner", "type", "name", "slug", "description", "data"]}),
+        (None, {"fields": ["id", "tenant", "owner", "type", "name", "slug", "description", "tags", "data"]}),
         (
             "Schedule",
             {
@@ -138,9 +150,53 @@ class JobAdmin(GuardedModelAdmin):
         ),
     ]
 
+    def job_of(self, obj: Model) -> Job | None:
+        return obj  # type: ignore[return-value]
+
+    def job_permission(self, job: Job, verb: str) -> str:
+        # Deleting a draft discards an edit: it needs job:edit, not job:delete (as in the API).
+        if verb == "delete" and job.is_draft:
+            return "change_job"
+        return super().job_permission(job, verb)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        jobs = with_locked_at(super().get_queryset(request))
-        return jobs if request.user.is_superuser else jobs.filter(tenant_id=request.user.tenant_id)
+        return visible_jobs(request)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        # A new job runs in its owner's tenant's zone unless told otherwise, as through the API.
+        return {"timezone": request.user.tenant.timezone, **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request: HttpRequest, obj: Job, form: JobForm, change: bool) -> None:
+        fields = dict(form.service_fields)
+        tags = fields.pop("tags", None)
+        if change:
+            stored = Job.objects.select_for_update().get(pk=obj.pk)
+            job = services.job_update(job=stored, fields=fields, tags=tags)
+        else:
+            job = services.job_create(user=request.user, fields=fields, tags=tags)
+        adopt(obj, job)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not JobAction:
+            super().save_formset(request, form, formset, change)
+            return
+        job = form.instance
+        save_inline(
+            formset,
+            create=lambda fields: action_services.action_create(job=job, fields=fields),
+            update=lambda action, fields: action_services.action_update(action=action, fields=fields),
+            delete=lambda action: action_services.action_delete(action=action),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Job) -> None:
+        if obj.is_draft:
+            draft_services.draft_discard(draft=obj)
+        else:
+            services.job_delete(job=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        for job in self.each_permitted(request, queryset, self.has_delete_permission):
+            self.delete_model(request, job)
 
     @admin.display(description="Draft", boolean=True)
     def is_draft(self, job: Job) -> bool:
@@ -149,7 +205,7 @@ class JobAdmin(GuardedModelAdmin):
     @admin.display(description="Next fire times")
     def upcoming_fire_times(self, job: Job) -> str:
         """The next five fire times, local and UTC, from the scheduler's own engine."""
-        if job.pk is None:
+        if job._state.adding:
             return "-"
         try:
             fires = schedule.fire_times(timing.job_schedule(job), timezone.now(), 5)
@@ -172,34 +228,38 @@ class JobAdmin(GuardedModelAdmin):
         note = "" if job.enabled else format_html("<p>{}</p>", "Disabled: these are shown but will not fire.")
         return format_html("<ul>{}</ul>{}", rows, note)
 
-    @admin.action(description="Enable the selected jobs")
+    @admin.action(description="Enable the selected jobs", permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        from jobs import services
-
-        for job in queryset:
+        jobs = self.each_permitted(request, queryset, self.has_change_permission)
+        for job in jobs:
             services.job_update(job=job, fields={"enabled": True})
-        self.message_user(request, f"Enabled {queryset.count()} job(s).")
+        self.message_user(request, f"Enabled {len(jobs)} job(s).")
 
-    @admin.action(description="Disable the selected jobs")
+    @admin.action(description="Disable the selected jobs", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        from jobs import services
-
-        for job in queryset:
+        jobs = self.each_permitted(request, queryset, self.has_change_permission)
+        for job in jobs:
             services.job_update(job=job, fields={"enabled": False})
-        self.message_user(request, f"Disabled {queryset.count()} job(s).")
+        self.message_user(request, f"Disabled {len(jobs)} job(s).")
 
 
-class JobAttachmentInline(admin.TabularInline):
+class JobAttachmentInline(ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
     model = JobAttachment
+    form = JobAttachmentForm
     extra = 0
     fields = ["name", "type", "data", "file", "content_type", "size", "sha256"]
     readonly_fields = ["content_type", "size", "sha256"]
 
+    def job_of(self, obj: Model) -> Job | None:
+        return obj.job  # the inline's object is the action
+
 
 @admin.register(JobAction)
-class JobActionAdmin(admin.ModelAdmin):
+class JobActionAdmin(ServiceAdminMixin, JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """An action with its attachments, and a page that previews it without delivering anything."""
 
+    form = JobActionForm
+    tenant_lookup = "job__tenant_id"
     list_display = ["name", "type", "job", "index", "enabled"]
     list_filter = ["type", "enabled"]
     list_select_related = ["job"]
@@ -208,12 +268,63 @@ class JobActionAdmin(admin.ModelAdmin):
     readonly_fields = ["preview_link"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[JobAction]:
-        actions = super().get_queryset(request)
-        return actions if request.user.is_superuser else actions.filter(job__tenant_id=request.user.tenant_id)
+        return super().get_queryset(request).filter(job__in=visible_jobs(request).values("pk"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "job"] if obj is not None else fields  # an action does not move between jobs
+
+    def related_choices(self, request: HttpRequest, model: type[Model], queryset: QuerySet) -> QuerySet:
+        if model is Job:
+            # An action is added to a job the staff user may edit, as POST /api/jobs/{id}/actions requires.
+            return queryset.filter(pk__in=visible_jobs(request, "change_job").values("pk"))
+        return super().related_choices(request, model, queryset)
+
+    def save_model(self, request: HttpRequest, obj: JobAction, form: JobActionForm, change: bool) -> None:
+        if change:
+            action = action_services.action_update(
+                action=JobAction.objects.select_related("job").get(pk=obj.pk), fields=dict(form.service_fields)
+            )
+        else:
+            action = action_services.action_create(job=form.cleaned_data["job"], fields=dict(form.service_fields))
+        adopt(obj, action)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        action = form.instance
+
+        def create(fields: dict[str, Any]) -> JobAttachment:
+            return action_services.attachment_create(action=action, fields=fields)
+
+        def update(attachment: JobAttachment, fields: dict[str, Any]) -> JobAttachment:
+            return action_services.attachment_update(attachment=attachment, fields=fields)
+
+        save_inline(
+            formset,
+            create=create,
+            update=update,
+            delete=lambda attachment: action_services.attachment_delete(attachment=attachment),
+        )
+        for inline_form in formset.forms:
+            upload = inline_form.cleaned_data.get("file") if hasattr(inline_form, "cleaned_data") else None
+            if upload and "file" in inline_form.changed_data and inline_form not in formset.deleted_forms:
+                stored = JobAttachment.objects.select_related("action__job").get(pk=inline_form.instance.pk)
+                action_services.attachment_upload(
+                    attachment=stored,
+                    stream=upload,
+                    filename=upload.name,
+                    content_type=getattr(upload, "content_type", "") or "",
+                )
+
+    def delete_model(self, request: HttpRequest, obj: JobAction) -> None:
+        action_services.action_delete(action=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[JobAction]) -> None:
+        for action in self.each_permitted(request, queryset, self.has_delete_permission):
+            action_services.action_delete(action=action)
 
     @admin.display(description="Preview")
     def preview_link(self, action: JobAction) -> str:
-        if not action.pk:
+        if action._state.adding:
             return "-"
         return format_html(
             '<a href="{}">Preview this action</a>', reverse("admin:jobs_jobaction_preview", args=[action.pk])
@@ -232,7 +343,8 @@ class JobActionAdmin(admin.ModelAdmin):
     def preview_view(self, request: HttpRequest, action_id: Any) -> HttpResponse:
         """Render the action as a run would now; nothing is sent."""
         action = self.get_queryset(request).select_related("job", "job__tenant").filter(pk=action_id).first()
-        if action is None or not self.has_view_or_change_permission(request, action):
+        # A preview renders with the job's data: it needs job:edit, as POST …/_preview does.
+        if action is None or not self.has_change_permission(request, action):
             raise Http404
         try:
             rendered: dict[str, Any] | None = previews.action_preview(action=action)

@@ -1,4 +1,8 @@
-"""Admin for run history (progress step by step) and workers (liveness); "Run now" on jobs."""
+"""Admin for run history (progress step by step) and workers (liveness); "Run now" on jobs.
+
+A run is seen by whoever may see its job, cancelled by whoever may run it and deleted by whoever may edit
+it, as in the API; workers and django-q2's queue are the installation's, for superusers only.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_q.models import Failure, OrmQ, Schedule, Success
 
+from informer.admin_tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, restrict_to_superusers
 from jobs.admin import JobAdmin
+from jobs.admin_access import JobPermissionMixin, job_codenames, visible_jobs
 from jobs.models import Job
 from runs import services
 from runs.models import Run, Worker
@@ -40,13 +47,18 @@ class RunnableJobAdmin(JobAdmin):
     actions = [*JobAdmin.actions, "run_now"]
     inlines = [*JobAdmin.inlines, RunInline]
 
-    @admin.action(description="Run the selected jobs now")
+    def has_run_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        """The model's run permission, then job:run on the job."""
+        if not request.user.has_perm("jobs.run_job"):
+            return False
+        return obj is None or "run_job" in job_codenames(request, obj)
+
+    @admin.action(description="Run the selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        count = 0
-        for job in queryset.filter(editing_of__isnull=True):
+        jobs = self.each_permitted(request, queryset.filter(editing_of__isnull=True), self.has_run_permission)
+        for job in jobs:
             services.run_create_manual(job=job)
-            count += 1
-        self.message_user(request, f"Queued {count} run(s); follow them in the run history.")
+        self.message_user(request, f"Queued {len(jobs)} run(s); follow them in the run history.")
 
 
 admin.site.unregister(Job)
@@ -54,7 +66,7 @@ admin.site.register(Job, RunnableJobAdmin)
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "job", "trigger", "status", "attempt", "scheduled_for", "started_at", "ended_at"]
     list_filter = ["status", "trigger", "tenant"]
     list_select_related = ["job"]
@@ -91,9 +103,25 @@ class RunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        # History is written by runs alone: saving the form would put back columns a worker moved on.
+        return False
+
+    def has_cancel_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        """The model's change permission, then job:run on the run's job (as POST …/_cancel)."""
+        if not request.user.has_perm("runs.change_run"):
+            return False
+        return obj is None or "run_job" in job_codenames(request, obj.job)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
-        runs = super().get_queryset(request)
-        return runs if request.user.is_superuser else runs.filter(tenant_id=request.user.tenant_id)
+        return super().get_queryset(request).filter(job__in=visible_jobs(request).values("pk"))
+
+    def delete_model(self, request: HttpRequest, obj: Run) -> None:
+        services.run_delete(run=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        for run in self.each_permitted(request, queryset, self.has_delete_permission):
+            services.run_delete(run=run)
 
     @admin.display(description="Progress")
     def steps(self, run: Run) -> str:
@@ -119,17 +147,17 @@ class RunAdmin(admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description="Cancel the selected runs")
+    @admin.action(description="Cancel the selected runs", permissions=["cancel"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        cancelled = 0
-        for run in queryset.filter(status__in=["queued", "running"]):
+        going = queryset.filter(status__in=["queued", "running"]).select_related("job")
+        runs = self.each_permitted(request, going, self.has_cancel_permission)
+        for run in runs:
             services.run_cancel(run=run)
-            cancelled += 1
-        self.message_user(request, f"Cancelled {cancelled} run(s).")
+        self.message_user(request, f"Cancelled {len(runs)} run(s).")
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "host", "pid", "cluster", "started_at", "last_heartbeat_at", "liveness", "stopped_at"]
     list_filter = ["cluster", "host"]
     readonly_fields = [field.name for field in Worker._meta.fields]
@@ -146,3 +174,8 @@ class WorkerAdmin(admin.ModelAdmin):
         if age <= settings.INFORMER_WORKER_TIMEOUT:
             return f"alive ({int(age)} s ago)"
         return f"lost ({int(age)} s without heartbeat)"
+
+
+# django-q2's queue runs whatever a schedule names: installation-wide, like the workers.
+for model in (Schedule, Success, Failure, OrmQ):
+    restrict_to_superusers(model)

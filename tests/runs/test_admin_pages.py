@@ -9,10 +9,11 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from jobs import draft_services
+from jobs import draft_services, services
 from jobs.models import JobAction
 from runs.models import Run, RunStatus, Trigger, Worker
-from tests.factories import JobFactory, UserFactory
+from tests.factories import JobFactory, TenantFactory, UserFactory
+from tests.informer.admin_pages import logged_in, model_permissions, staff
 
 
 @pytest.fixture
@@ -94,3 +95,104 @@ def test_the_worker_list_shows_liveness(operator):
 
     assert "alive (" in page
     assert "lost (" in page
+
+
+# --- Runs follow their job's permissions, as in the API -------------------------------------------------
+
+RUN_STAFF = [
+    *model_permissions("runs", "run"),
+    *model_permissions("jobs", "job"),
+    "jobs.run_job",
+]
+
+
+@pytest.fixture
+def history(tenant):
+    """A job with a queued run, and a staff user (every model permission) at each access level on it."""
+    owner = UserFactory(username="owner", tenant=tenant)
+    job = JobFactory(owner=owner, name="Nightly")
+    run = Run.objects.create(job=job, tenant=tenant, trigger=Trigger.MANUAL, status=RunStatus.QUEUED)
+    users = {level: staff(tenant, *RUN_STAFF, username=f"level{level}") for level in (0, 1, 2)}
+    for level in (1, 2):
+        services.share_set(job=job, principal=users[level], level=level)
+    return job, run, users
+
+
+@pytest.mark.parametrize(("level", "listed"), [(0, False), (1, True), (2, True)])
+def test_the_run_list_shows_the_runs_of_jobs_the_staff_user_may_see(history, level, listed):
+    _, run, users = history
+
+    page = logged_in(users[level]).get("/admin/runs/run/").content.decode()
+
+    assert (f"/admin/runs/run/{run.pk}/change/" in page) is listed
+
+
+def test_a_run_of_another_tenant_is_not_found(history):
+    _, run, _ = history
+    stranger = staff(TenantFactory(slug="beta"), *RUN_STAFF)
+
+    response = logged_in(stranger).get(f"/admin/runs/run/{run.pk}/change/")
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
+@pytest.mark.parametrize(("level", "cancelled"), [(0, False), (1, False), (2, True)])
+def test_cancelling_a_run_needs_job_run(history, db_state, level, cancelled):
+    _, run, users = history
+    client = logged_in(users[level])
+    before = db_state()
+
+    response = client.post("/admin/runs/run/", {"action": "cancel", "_selected_action": [run.pk], "index": 0})
+
+    run.refresh_from_db()
+    if cancelled:
+        assert response.status_code == 302
+        assert run.status == RunStatus.CANCELLED
+    else:
+        assert response.status_code in (302, 403)  # 302: nothing they may see was selected
+        assert db_state() == before
+
+
+@pytest.mark.parametrize(("level", "queued"), [(0, False), (1, False), (2, True)])
+def test_run_now_needs_job_run(history, db_state, level, queued):
+    job, _, users = history
+    client = logged_in(users[level])
+    before = db_state()
+
+    response = client.post("/admin/jobs/job/", {"action": "run_now", "_selected_action": [job.pk], "index": 0})
+
+    if queued:
+        assert response.status_code == 302
+        assert Run.objects.filter(job=job, trigger=Trigger.MANUAL).count() == 2
+    else:
+        assert response.status_code in (302, 403)  # 302: nothing they may see was selected
+        assert db_state() == before
+
+
+@pytest.mark.parametrize(("level", "deleted"), [(1, False), (2, True)])
+def test_deleting_a_run_needs_job_edit(history, db_state, level, deleted):
+    _, run, users = history
+    client = logged_in(users[level])
+    before = db_state()
+
+    response = client.post(f"/admin/runs/run/{run.pk}/delete/", {"post": "yes"})
+
+    if deleted:
+        assert response.status_code == 302
+        assert not Run.objects.filter(pk=run.pk).exists()
+    else:
+        assert response.status_code == 403
+        assert db_state() == before
+
+
+def test_a_run_page_is_read_only_even_for_a_superuser(operator, db_state):
+    user, client = operator
+    run = Run.objects.create(job=JobFactory(owner=user), tenant=user.tenant, trigger=Trigger.MANUAL)
+    before = db_state()
+
+    page = client.get(f"/admin/runs/run/{run.pk}/change/")
+    posted = client.post(f"/admin/runs/run/{run.pk}/change/", {"status": "succeeded"})
+
+    assert "Save" not in page.content.decode()
+    assert posted.status_code == 403
+    assert db_state() == before
