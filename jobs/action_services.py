@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
+from jobs.drivers.registry import require_available
 from jobs.models import Job, JobAction, JobAttachment
 
 
@@ -36,6 +37,7 @@ def _place(job: Job, action: JobAction, index: int | None) -> None:
 @transaction.atomic
 def action_create(*, job: Job, fields: dict[str, Any]) -> JobAction:
     """Add an action to ``job`` at ``fields['index']`` (default last), shifting the ones after it."""
+    require_available("action", fields.get("type", ""))
     _lock_job(job)
     index = fields.pop("index", None)
     action = JobAction(job=job, **fields)
@@ -48,6 +50,8 @@ def action_create(*, job: Job, fields: dict[str, Any]) -> JobAction:
 @transaction.atomic
 def action_update(*, action: JobAction, fields: dict[str, Any]) -> JobAction:
     """Merge ``fields`` into ``action``; a new ``index`` moves it and renumbers the others."""
+    if "type" in fields:
+        require_available("action", fields["type"], current=action.type)
     _lock_job(action.job)
     index = fields.pop("index", None)
     for name, value in fields.items():
@@ -76,6 +80,7 @@ def action_delete(*, action: JobAction) -> None:
 @transaction.atomic
 def attachment_create(*, action: JobAction, fields: dict[str, Any]) -> JobAttachment:
     """Add an attachment to ``action``."""
+    require_available("attachment", fields.get("type", ""))
     attachment = JobAttachment.objects.create(action=action, **fields)
     _touch(action.job)
     return attachment
@@ -84,6 +89,8 @@ def attachment_create(*, action: JobAction, fields: dict[str, Any]) -> JobAttach
 @transaction.atomic
 def attachment_update(*, attachment: JobAttachment, fields: dict[str, Any]) -> JobAttachment:
     """Merge ``fields`` into ``attachment``."""
+    if "type" in fields:
+        require_available("attachment", fields["type"], current=attachment.type)
     for name, value in fields.items():
         setattr(attachment, name, value)
     attachment.save()

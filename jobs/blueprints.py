@@ -7,7 +7,10 @@ and its ``data`` is merged key by key over the blueprint's.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
+
+from jobs.drivers import registry
 
 FAILURE_NOTICE = {
     "type": "email",
@@ -122,3 +125,37 @@ def apply_blueprint(template: dict[str, Any], body: dict[str, Any]) -> dict[str,
     if isinstance(template["job"].get("data"), dict) and isinstance(body.get("data"), dict):
         merged["data"] = {**template["job"]["data"], **body["data"]}
     return merged
+
+
+def blueprint_drivers(template: dict[str, Any]) -> Iterator[tuple[registry.Kind, str]]:
+    """``(kind, id)`` of every driver a blueprint uses: its job type, its actions' and their attachments'."""
+    yield "job", template["job"]["type"]
+    for action in template["actions"]:
+        yield "action", action["type"]
+        for attachment in action.get("attachments", []):
+            yield "attachment", attachment["type"]
+
+
+def unavailable_driver(template: dict[str, Any]) -> tuple[registry.Kind, str] | None:
+    """The first driver the blueprint uses that is not available on this installation, or None."""
+    for kind, driver_id in blueprint_drivers(template):
+        if registry.unavailable_message(kind, driver_id) is not None:
+            return kind, driver_id
+    return None
+
+
+def blueprint_available(template: dict[str, Any]) -> bool:
+    """Whether every driver the blueprint uses is available on this installation."""
+    return unavailable_driver(template) is None
+
+
+def blueprint_unavailable_message(template_id: str, template: dict[str, Any]) -> str | None:
+    """Why no job can be created from this blueprint here, or None when one can."""
+    missing = unavailable_driver(template)
+    if missing is None:
+        return None
+    kind, driver_id = missing
+    return (
+        f"The job template '{template_id}' is not available on this installation: it uses the "
+        f"{registry.KIND_LABELS[kind]} '{driver_id}', which is not."
+    )

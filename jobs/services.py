@@ -16,6 +16,7 @@ from informer.api.exceptions import Conflict, DomainError, NotFound
 from informer.models import Team, User
 from jobs import timing
 from jobs.action_services import delete_files_on_commit
+from jobs.drivers.registry import require_available
 from jobs.models import Job, JobAttachment, JobGroupObjectPermission, JobTag, JobUserObjectPermission
 
 SCHEDULE_FIELDS = frozenset({"interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy", "enabled"})
@@ -80,6 +81,7 @@ def job_grant(job: Job, user: Any, codenames: Iterable[str]) -> None:
 @transaction.atomic
 def job_create(*, user: User, fields: dict[str, Any], tags: Iterable[str] | None = None) -> Job:
     """Create a job owned by ``user`` in their tenant; the owner holds all five permissions."""
+    require_available("job", fields.get("type", ""))
     job = Job(tenant_id=user.tenant_id, owner=user, **fields)
     if fields.get("slug"):
         _check_slug_free(tenant_id=user.tenant_id, slug=job.slug)
@@ -102,6 +104,8 @@ def job_create(*, user: User, fields: dict[str, Any], tags: Iterable[str] | None
 @transaction.atomic
 def job_update(*, job: Job, fields: dict[str, Any], tags: Iterable[str] | None = None) -> Job:
     """Merge ``fields`` into ``job``; a schedule change re-anchors and recomputes ``next_run_at``."""
+    if "type" in fields:
+        require_available("job", fields["type"], current=job.type)
     if "slug" in fields and fields["slug"] != job.slug and not job.is_draft:
         _check_slug_free(tenant_id=job.tenant_id, slug=fields["slug"], exclude_pk=job.pk)
     schedule_changed = any(name in SCHEDULE_FIELDS and getattr(job, name) != value for name, value in fields.items())

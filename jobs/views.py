@@ -137,6 +137,9 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
             template = blueprints.blueprint(str(template_id))
             if template is None:
                 raise ValidationError({"templateId": [f"Unknown job template '{template_id}'."]})
+            unavailable = blueprints.blueprint_unavailable_message(str(template_id), template)
+            if unavailable is not None:
+                raise ValidationError({"templateId": [unavailable]})
             body = blueprints.apply_blueprint(template, body)
         serializer = self.get_serializer(data=body)
         serializer.is_valid(raise_exception=True)

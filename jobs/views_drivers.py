@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from informer.api.pagination import hal_collection
-from jobs.blueprints import BLUEPRINTS, blueprint
+from jobs.blueprints import BLUEPRINTS, blueprint, blueprint_available
 from jobs.drivers.base import Driver
 from jobs.drivers.registry import (
     ACTION_DRIVERS,
@@ -35,6 +35,7 @@ class DriverSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
+    available = serializers.BooleanField(help_text="False when this installation cannot run it: it may not be chosen.")
     schema = serializers.DictField()
 
 
@@ -109,13 +110,19 @@ class JobTemplateSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
+    available = serializers.BooleanField(help_text="Whether every driver the template uses is available.")
     job = serializers.DictField()
     actions = serializers.ListField(child=serializers.DictField())
 
 
 def template_item(request: Request, template_id: str, template: dict[str, Any]) -> dict[str, Any]:
     href = request.build_absolute_uri(reverse("job-template-detail", kwargs={"template_id": template_id}))
-    return {"_links": {"self": {"href": href}}, "id": template_id, **template}
+    return {
+        "_links": {"self": {"href": href}},
+        "id": template_id,
+        **template,
+        "available": blueprint_available(template),
+    }
 
 
 class JobTemplateList(APIView):

@@ -292,6 +292,7 @@ class DatasetAction(ActionDriver):
     """Refresh, snapshot or clear an associated dataset."""
 
     id = "dataset"
+    available = False  # arrives with the datasets and libraries work
     name = "Dataset operation"
     description = "Refreshes, snapshots or clears an associated dataset (by its alias on the job)."
     schema = {
@@ -309,6 +310,7 @@ class LibraryAction(ActionDriver):
     """Write the action's attachments as files into a library folder."""
 
     id = "library"
+    available = False  # arrives with the datasets and libraries work
     name = "Library update"
     description = "Writes the action's attachments as files into a library folder."
     schema = {

@@ -44,6 +44,7 @@ class DatasetAttachment(AttachmentDriver):
     """An associated dataset exported as csv, xlsx or json."""
 
     id = "dataset"
+    available = False  # arrives with the datasets and libraries work
     name = "Dataset export"
     description = "An associated dataset exported as csv, xlsx or json."
     schema = {
@@ -61,6 +62,7 @@ class ReportAttachment(AttachmentDriver):
     """A dataset rendered through a template as html or pdf."""
 
     id = "report"
+    available = False  # arrives with the datasets and libraries work
     name = "Report"
     description = "An associated dataset rendered through a template as html or pdf."
     schema = {

@@ -16,11 +16,20 @@ class Driver:
     name: ClassVar[str]
     description: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False, "properties": {}}
+    # False for a driver whose work this installation cannot do yet: it is listed (so clients know it
+    # exists) but new jobs, actions and attachments may not choose it.
+    available: ClassVar[bool] = True
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """The driver as the API lists it."""
-        return {"id": cls.id, "name": cls.name, "description": cls.description, "schema": cls.schema}
+        return {
+            "id": cls.id,
+            "name": cls.name,
+            "description": cls.description,
+            "available": cls.available,
+            "schema": cls.schema,
+        }
 
     @classmethod
     def validation_errors(cls, data: Any) -> list[str]:
@@ -90,8 +99,6 @@ class AttachmentFile:
 
 class JobTypeDriver(Driver):
     """A job type: validates ``data`` and does the run's first step."""
-
-    available: ClassVar[bool] = True
 
     @classmethod
     def execute(cls, context: RunContext) -> StepResult:

@@ -30,6 +30,7 @@ class DatasetRefreshJob(JobTypeDriver):
     """Re-runs a dataset's query against its datasource and stores the result."""
 
     id = "dataset-refresh"
+    available = False  # arrives with the datasets and libraries work
     name = "Dataset refresh"
     description = "Re-runs a dataset's query against its datasource and stores the result, then runs the actions."
     schema = {
@@ -44,6 +45,7 @@ class LibrarySyncJob(JobTypeDriver):
     """Mirrors a library from its cloud integration."""
 
     id = "library-sync"
+    available = False  # arrives with the datasets and libraries work
     name = "Library sync"
     description = "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
     schema = {
@@ -58,6 +60,7 @@ class IndexFilesJob(JobTypeDriver):
     """Extracts text from a library's new or changed files and indexes it for vector search."""
 
     id = "index-files"
+    available = False  # arrives with the datasets and libraries work
     name = "Index files"
     description = "Extracts text from a library's new or changed files and indexes it for vector search."
     schema = {
@@ -153,6 +156,7 @@ class SnapshotCleanupJob(JobTypeDriver):
     """Deletes a dataset's old snapshots by a keep-count and/or a maximum age."""
 
     id = "snapshot-cleanup"
+    available = False  # arrives with the datasets and libraries work
     name = "Snapshot cleanup"
     description = (
         "Deletes a dataset's old snapshots, keeping the newest keepCount and/or those younger than maxAgeDays."

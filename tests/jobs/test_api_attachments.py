@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from jobs.drivers.attachments import DatasetAttachment
 from jobs.models import Job, JobAction, JobAttachment
 from tests.conftest import ROLES, Roles, client_for
 from tests.factories import JobFactory
@@ -58,7 +59,10 @@ def without_times(item: dict[str, Any]) -> dict[str, Any]:
 # --- CRUD -----------------------------------------------------------------------------------------------
 
 
-def test_create_answers_201_with_the_item_and_its_location(action, client):
+def test_create_answers_201_with_the_item_and_its_location(action, client, monkeypatch):
+    # given: an installation where dataset exports are available (today they are not, and are refused)
+    monkeypatch.setattr(DatasetAttachment, "available", True)
+
     # when
     response = client.post(
         attachments_url(action), {"type": "dataset", "name": "sales.csv", "data": {"dataset": "sales"}}, format="json"
