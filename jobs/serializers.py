@@ -13,6 +13,7 @@ from informer.timezones import UnknownTimeZone, load_zone
 from jobs import schedule, timing
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
 from jobs.models import Job
+from jobs.serializers_actions import CredentialDataField
 from jobs.wallclock import earliest
 
 PERMISSION_FLAGS = {"edit": "change_job", "run": "run_job", "delete": "delete_job", "share": "share_job"}
@@ -85,7 +86,7 @@ class JobSerializer(ApiModelSerializer):
     start_on = ScheduleBoundField()
     end_on = ScheduleBoundField()
     type = serializers.CharField(max_length=40)
-    data = serializers.JSONField(required=False)
+    data = CredentialDataField(required=False)  # header values and URL credentials are write-only to viewers
     dst_policy = serializers.JSONField(required=False)
     permissions = serializers.SerializerMethodField()
 

@@ -2,15 +2,65 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.db.models import Model
 from django.urls import reverse
 from rest_framework import serializers
 
+from informer import redaction
+from informer.api.permissions import object_codenames
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from jobs import conditions
 from jobs.drivers.registry import ACTION_DRIVERS, ATTACHMENT_DRIVERS, action_driver, attachment_driver
-from jobs.models import JobAction, JobAttachment
+from jobs.models import Job, JobAction, JobAttachment
+
+_SECRETS_VISIBLE = "_secrets_visible"  # per-serialization cache in the context: job id -> may read
+
+
+def may_read_secrets(context: dict[str, Any], job_id: uuid.UUID) -> bool:
+    """Whether the caller holds ``job:edit`` on the job: header values and URL credentials are write-only to others."""
+    known = context.get("permissions")
+    if known is not None and job_id in known:
+        return "change_job" in known[job_id]
+    cache: dict[uuid.UUID, bool] = context.setdefault(_SECRETS_VISIBLE, {})
+    if job_id not in cache:
+        request = context.get("request")
+        if request is None or not request.user.is_authenticated:
+            cache[job_id] = False  # nobody to vouch for: show the masked form
+        else:
+            view_job = getattr(context.get("view"), "job", None)  # the nested views' already-checked job
+            job = view_job() if callable(view_job) else None
+            if job is None or job.pk != job_id:
+                job = Job.objects.select_related("editing_of").filter(pk=job_id).first()
+            cache[job_id] = job is not None and "change_job" in object_codenames(request, job)
+    return cache[job_id]
+
+
+def _job_id(instance: Model) -> uuid.UUID:
+    return instance.pk if isinstance(instance, Job) else instance.job_id  # type: ignore[attr-defined]
+
+
+class CredentialDataField(serializers.JSONField):
+    """A driver's ``data``: header values and URL credentials masked for callers without ``job:edit``.
+
+    On a write, a mask sent back (by anyone) stands for the stored value and keeps it.
+    """
+
+    def get_attribute(self, instance: Model) -> Any:
+        value = super().get_attribute(instance)
+        return value if may_read_secrets(self.context, _job_id(instance)) else redaction.mask_data(value)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            return value  # the serializer's validate() names the problem
+        instance = getattr(self.parent, "instance", None)
+        restored, errors = redaction.restore_masked(value, getattr(instance, "data", None))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return restored
 
 
 class JobAttachmentSerializer(ApiModelSerializer):
@@ -75,7 +125,7 @@ class JobActionSerializer(ApiModelSerializer):
     _links = SelfLinkField()
     job_id = serializers.UUIDField(read_only=True)
     type = serializers.CharField(max_length=40)
-    data = serializers.JSONField(required=False)
+    data = CredentialDataField(required=False)
     run_condition = serializers.JSONField(required=False, allow_null=True)
     index = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
     attachments = JobAttachmentSerializer(many=True, read_only=True)

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from informer import redaction
 from jobs import conditions
 from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
@@ -174,6 +175,7 @@ class Execution:
             status, message, step_data, extra = "error", f"{type(error).__name__}: {error}", {}, {}
         if self.stop.is_set():
             raise RunStopped()
+        message = redaction.redact_text(message)  # whatever a step says, credentials stay out of history
         with self.lock:
             entry.update(extra)
             entry.update(status=status, message=message, endedAt=iso(timezone.now()))
@@ -342,7 +344,10 @@ def execute_run(run_id: str) -> str:
         execution.permanent = failure.permanent
     except Exception as failure:  # the run's error boundary
         logger.exception("Run %s failed", run.pk)
-        status, error = RunStatus.FAILED, f"{type(failure).__name__}: {failure}"
+        error = redaction.redact_text(
+            f"{type(failure).__name__}: {failure}", redaction.definition_secrets(run.definition)
+        )
+        status = RunStatus.FAILED
     except WorkerShutdown as stop:
         status, error, shutdown = RunStatus.FAILED, "The worker was stopped (SIGTERM) during the run.", stop
     finally:
@@ -378,9 +383,11 @@ def _execute_steps(run: Run, execution: Execution) -> None:
         driver = job_driver(definition["type"])
     except UnknownDriver:
         raise StepFailed(f"Unknown job type '{definition['type']}'.", permanent=True) from None
-    execution.run_step("type", driver.name, lambda: driver.execute(context))
-    for action in definition.get("actions", []):
-        _execute_action(action, context, execution, run)
+    # While the steps run, messages and log records mask the definition's header values and URL userinfo.
+    with redaction.hiding(redaction.definition_secrets(definition)):
+        execution.run_step("type", driver.name, lambda: driver.execute(context))
+        for action in definition.get("actions", []):
+            _execute_action(action, context, execution, run)
 
 
 def _execute_action(action: dict[str, Any], context: RunContext, execution: Execution, run: Run) -> None:

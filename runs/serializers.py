@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from informer import redaction
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from runs.models import Run, Worker
 
 
 class RunSerializer(ApiModelSerializer):
-    """One history record (§6)."""
+    """One history record (§6); credentials are redacted from it for everyone, the job's editors included.
+
+    A record is history: what the job's headers and URLs held then is nobody's to read back now. Messages
+    written before they were redacted at the source are redacted here as well.
+    """
 
     _links = SelfLinkField()
     job_id = serializers.UUIDField(read_only=True)
@@ -46,6 +53,19 @@ class RunSerializer(ApiModelSerializer):
 
     def self_path(self, run: Run) -> str:
         return reverse("job-history-detail", kwargs={"job_pk": run.job_id, "pk": run.pk})
+
+    def to_representation(self, run: Run) -> dict[str, Any]:
+        data = super().to_representation(run)
+        secrets = redaction.definition_secrets(run.definition)
+        data["definition"] = redaction.redact_definition(run.definition)
+        data["error"] = redaction.redact_text(run.error, secrets)
+        data["progress"] = [
+            {**entry, "message": redaction.redact_text(entry["message"], secrets)}
+            if isinstance(entry, dict) and isinstance(entry.get("message"), str)
+            else entry
+            for entry in data["progress"] or []
+        ]
+        return data
 
     @extend_schema_field(
         {"type": "array", "items": {"type": "string", "format": "date-time", "nullable": True}, "maxItems": 2}

@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.utils.html import strip_tags
 
+from informer import redaction
 from informer.outbound import OutboundBlocked, OutboundError, outbound_request
 from jobs import rendering
 from jobs.drivers.base import ActionDriver, AttachmentFile, RunContext, StepFailed, StepResult
@@ -226,11 +227,14 @@ class WebhookAction(ActionDriver):
         data = action.get("data") or {}
         url = rendering.render(data["url"], context, what="URL").strip()
         if not url.startswith(("http://", "https://")):
-            raise StepFailed(f"The rendered URL '{url}' is not an http or https URL.", permanent=True)
+            shown = redaction.redact_url(url)
+            raise StepFailed(f"The rendered URL '{shown}' is not an http or https URL.", permanent=True)
         headers = {
             name: rendering.render(value, context, what=f"header {name}")
             for name, value in (data.get("headers") or {}).items()
         }
+        # Rendered values can differ from the stored templates: the run's messages and logs mask them too.
+        redaction.hide(*headers.values())
         return {
             "method": data.get("method", "POST"),
             "url": url,
@@ -249,6 +253,9 @@ class WebhookAction(ActionDriver):
         data = action.get("data") or {}
         request = cls._render(context, action)
         expected = data.get("expectStatus") or list(range(200, 300))
+        # Messages are history that viewers read: the URL's credentials and the header values stay out.
+        secrets = list(request["headers"].values())
+        target = f"{request['method']} {redaction.redact_url(request['url'])}"
         try:
             response = outbound_request(
                 request["method"],
@@ -259,9 +266,9 @@ class WebhookAction(ActionDriver):
                 max_bytes=RESPONSE_KEEP_BYTES,
             )
         except OutboundBlocked as error:
-            raise StepFailed(error.reason, permanent=True) from None
+            raise StepFailed(redaction.redact_text(error.reason, secrets), permanent=True) from None
         except OutboundError as error:
-            raise StepFailed(f"{request['method']} {request['url']} failed: {error}") from None
+            raise StepFailed(f"{target} failed: {redaction.redact_text(str(error), secrets)}") from None
         excerpt = response.body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
         kept = {
             "status": response.status,
@@ -271,13 +278,13 @@ class WebhookAction(ActionDriver):
         }
         if response.status not in expected:
             raise StepFailed(
-                f"{request['method']} {request['url']} answered {response.status}; expected "
+                f"{target} answered {response.status}; expected "
                 f"{'a 2xx status' if expected == list(range(200, 300)) else ', '.join(map(str, expected))}.",
                 data={"response": kept},
                 entry={"response": _entry_response(kept)},
             )
         return StepResult(
-            message=f"{request['method']} {request['url']} answered {response.status}.",
+            message=f"{target} answered {response.status}.",
             data={"response": kept},
             entry={"response": _entry_response(kept)},
         )

@@ -5,6 +5,7 @@ What each type *does* when a run executes lives with the executor; here is what 
 
 from __future__ import annotations
 
+from informer import redaction
 from informer.outbound import OutboundBlocked, OutboundError, outbound_request
 from jobs.drivers.base import JobTypeDriver, RunContext, StepFailed, StepResult
 
@@ -113,34 +114,38 @@ class ApiCallJob(JobTypeDriver):
         data = context.job.get("data") or {}
         method = data.get("method", "GET")
         url = data["url"]
+        headers = data.get("headers") or {}
         expected = data.get("expectStatus") or list(range(200, 300))
+        # Messages and the kept URL are history that viewers read: credentials stay out of them.
+        secrets = list(headers.values())
+        target = f"{method} {redaction.redact_url(url)}"
         try:
             response = outbound_request(
                 method,
                 url,
-                headers=data.get("headers") or {},
+                headers=headers,
                 body=data.get("body"),
                 total_timeout=float(data.get("timeoutSeconds", 30)),
                 max_bytes=RESPONSE_KEEP_BYTES,
             )
         except OutboundBlocked as error:
-            raise StepFailed(error.reason, permanent=True) from None
+            raise StepFailed(redaction.redact_text(error.reason, secrets), permanent=True) from None
         except OutboundError as error:
-            raise StepFailed(f"{method} {url} failed: {error}") from None
+            raise StepFailed(f"{target} failed: {redaction.redact_text(str(error), secrets)}") from None
         kept = {
             "status": response.status,
             "headers": response.headers,
             "body": response.body.decode("utf-8", errors="replace"),
             "truncated": response.truncated,
-            "url": response.url,
+            "url": redaction.redact_url(response.url),
             "elapsedMs": response.elapsed_ms,
         }
         if response.status not in expected:
             raise StepFailed(
-                f"{method} {url} answered {response.status}; expected {_describe(expected)}.",
+                f"{target} answered {response.status}; expected {_describe(expected)}.",
                 data={"response": kept},
             )
-        return StepResult(message=f"{method} {url} answered {response.status}.", data={"response": kept})
+        return StepResult(message=f"{target} answered {response.status}.", data={"response": kept})
 
 
 def _describe(statuses: list[int]) -> str:

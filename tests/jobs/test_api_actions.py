@@ -629,3 +629,189 @@ def test_a_run_condition_with_a_dead_branch_is_accepted(job, client):
 
     assert response.status_code == 201, response.content
     assert JobAction.objects.get().run_condition == condition
+
+
+# --- Credentials: header values and URL credentials are write-only without job:edit --------------------
+
+M = "••••"
+SECRET_HOOK = {
+    "url": "https://ops:pa55@hooks.example.com/in?token=t0k3n&team=ops",
+    "method": "POST",
+    "headers": {"Authorization": "Bearer s3cret", "X-Api-Key": "k3y-123", "Content-Type": "application/json"},
+    "body": "{{ job.name }}",
+}
+MASKED_HOOK = {
+    "url": f"https://{M}@hooks.example.com/in?token={M}&team={M}",
+    "method": "POST",
+    "headers": {"Authorization": M, "X-Api-Key": M, "Content-Type": M},
+    "body": "{{ job.name }}",
+}
+SECRET_CALL = {"url": "https://api.example.com/v1/report?apiKey=abc123", "headers": {"X-Api-Key": "k3y-456"}}
+MASKED_CALL = {"url": f"https://api.example.com/v1/report?apiKey={M}", "headers": {"X-Api-Key": M}}
+SEES = {"view": "masked", "edit": "visible", "admin": "visible", "owner": "visible"}
+
+
+@pytest.fixture
+def secret_job(roles: Roles) -> tuple[Roles, JobAction]:
+    """The roles' job as an api-call job with credentials, and a webhook action with credentials of its own."""
+    Job.objects.filter(pk=roles.job.pk).update(type="api-call", data=SECRET_CALL)
+    action = JobActionFactory(job=roles.job, type="webhook", name="Hook", data=SECRET_HOOK)
+    return roles, action
+
+
+# (path with {job} and {action}, where the job's data and the action's data are in the body)
+SECRET_ROUTES: dict[str, tuple[str, Any]] = {
+    "actions list": ("/api/jobs/{job}/actions", lambda body: (None, body["_embedded"]["inf:job-action"][0]["data"])),
+    "action detail": ("/api/jobs/{job}/actions/{action}", lambda body: (None, body["data"])),
+    "job detail": ("/api/jobs/{job}", lambda body: (body["data"], body["_embedded"]["inf:job-action"][0]["data"])),
+    "job by natural id": (
+        "/api/jobs/alpha:nightly",
+        lambda body: (body["data"], body["_embedded"]["inf:job-action"][0]["data"]),
+    ),
+    "jobs list": ("/api/jobs", lambda body: (body["_embedded"]["inf:job"][0]["data"], None)),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", list(SECRET_ROUTES))
+def test_credentials_matrix(secret_job, db_state, route, role):
+    # given
+    roles, action = secret_job
+    path, extract = SECRET_ROUTES[route]
+    path = path.replace("{job}", str(roles.job.pk)).replace("{action}", str(action.pk))
+    before = db_state()
+
+    # when
+    response = roles.clients[role].get(path)
+
+    # then
+    assert db_state() == before
+    if role in DENIED_OUTSIDE:
+        expected = 200 if route == "jobs list" and role != "anonymous" else DENIED_OUTSIDE[role]
+        assert response.status_code == expected, response.content
+        if expected == 200:  # a list the job is not in
+            assert response.json()["_embedded"]["inf:job"] == []
+        return
+    assert response.status_code == 200, response.content
+    job_data, action_data = extract(response.json())
+    masked = SEES[role] == "masked"
+    if job_data is not None:
+        assert job_data == (MASKED_CALL if masked else SECRET_CALL)
+    if action_data is not None:
+        assert action_data == (MASKED_HOOK if masked else SECRET_HOOK)
+
+
+def test_a_viewer_sees_no_credential_anywhere_in_the_job(secret_job):
+    # given
+    roles, _ = secret_job
+
+    # when
+    text = roles.clients["view"].get(f"/api/jobs/{roles.job.pk}").content.decode()
+
+    # then
+    for secret in ("pa55", "t0k3n", "s3cret", "k3y-123", "abc123", "k3y-456", "application/json"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("role", ["edit", "owner"])
+def test_a_put_sending_the_masks_back_keeps_the_stored_values(secret_job, role):
+    # given
+    roles, action = secret_job
+
+    # when: the action and the job as a viewer sees them, with one header and the name changed
+    hook = {**MASKED_HOOK, "headers": {**MASKED_HOOK["headers"], "X-Api-Key": "k3y-new"}}
+    response = roles.clients[role].put(action_url(action), {"name": "Hook 2", "data": hook}, format="json")
+    job_response = roles.clients[role].put(f"/api/jobs/{roles.job.pk}", {"data": MASKED_CALL}, format="json")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert job_response.status_code == 200, job_response.content
+    expected = {**SECRET_HOOK, "headers": {**SECRET_HOOK["headers"], "X-Api-Key": "k3y-new"}}
+    stored = JobAction.objects.get(pk=action.pk)
+    assert (stored.name, stored.data) == ("Hook 2", expected)
+    assert response.json()["data"] == expected
+    assert Job.objects.get(pk=roles.job.pk).data == SECRET_CALL
+    assert job_response.json()["data"] == SECRET_CALL
+
+
+def test_a_patch_dropping_a_header_while_keeping_the_others(secret_job):
+    # given
+    roles, action = secret_job
+
+    # when
+    body = {"data": {**MASKED_HOOK, "headers": {"authorization": M}}}
+    response = roles.clients["edit"].patch(action_url(action), body, format="json")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert JobAction.objects.get(pk=action.pk).data["headers"] == {"authorization": "Bearer s3cret"}
+
+
+MASK_ERRORS = [
+    (
+        "a mask for a header never stored",
+        "put",
+        {"data": {**SECRET_HOOK, "headers": {"X-Signature": M}}},
+        "data.headers.X-Signature: '••••' stands for the stored value",
+    ),
+    (
+        "a masked URL that is not the stored one",
+        "put",
+        {"data": {**SECRET_HOOK, "url": f"https://{M}@elsewhere.example.com/in?token={M}"}},
+        "data.url: '••••' stands for the stored URL's credentials",
+    ),
+    (
+        "a mask in a new action",
+        "post",
+        {"type": "webhook", "name": "New", "data": {"url": "https://example.com/", "headers": {"X-Api-Key": M}}},
+        "data.headers.X-Api-Key: '••••' stands for the stored value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "body", "text"), [c[1:] for c in MASK_ERRORS], ids=[c[0] for c in MASK_ERRORS])
+def test_a_mask_standing_for_nothing_is_a_400_and_changes_nothing(secret_job, db_state, method, body, text):
+    # given
+    roles, action = secret_job
+    before = db_state()
+    path = action_url(action) if method == "put" else actions_url(roles.job)
+
+    # when
+    response = getattr(roles.clients["owner"], method)(path, body, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    error = response.json()
+    assert set(error) == ERROR_KEYS
+    assert list(error["details"]) == ["data"]
+    assert error["details"]["data"][0].startswith(text)
+    assert db_state() == before
+    assert JobAction.objects.get(pk=action.pk).data == SECRET_HOOK
+
+
+def test_a_job_put_with_a_mask_for_a_header_never_stored_is_a_400(secret_job, db_state):
+    # given
+    roles, _ = secret_job
+    before = db_state()
+
+    # when
+    body = {"data": {**SECRET_CALL, "headers": {"X-Other": M}}}
+    response = roles.clients["edit"].put(f"/api/jobs/{roles.job.pk}", body, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert response.json()["details"]["data"][0].startswith("data.headers.X-Other: '••••' stands for")
+    assert db_state() == before
+
+
+def test_a_viewer_cannot_write_even_the_masks_back(secret_job, db_state):
+    # given
+    roles, action = secret_job
+    before = db_state()
+
+    # when
+    response = roles.clients["view"].put(action_url(action), {"data": MASKED_HOOK}, format="json")
+
+    # then
+    assert response.status_code == 403
+    assert db_state() == before

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import socket
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
+from runs import services
+from runs.executor import execute_run
+from runs.management.commands.run_job import Command as RunJobCommand
 from runs.models import Run, RunStatus, Trigger, Worker
-from tests.conftest import client_for
+from tests.conftest import ROLES, client_for
 from tests.factories import JobFactory, UserFactory
-from tests.runs.conftest import T0, RunFactory, finished_run, iso, rows, running_run
+from tests.jobs.test_api_actions import JobActionFactory
+from tests.runs.conftest import T0, RunFactory, finished_run, iso, row, rows, running_run
 
 RECORD_KEYS = {
     "_links",
@@ -360,3 +370,243 @@ def test_the_jobs_app_names_the_running_status_as_runs_store_it():
     from jobs.models import RUN_RUNNING
 
     assert RUN_RUNNING == RunStatus.RUNNING
+
+
+# ------------------------------------------------------------------------------- credentials in history
+
+M = "••••"
+HOOK = {
+    "url": "https://ops:pa55@hooks.example.com/in?token=t0k3n",
+    "method": "POST",
+    "headers": {"Authorization": "Bearer s3cret-value", "X-Api-Key": "k3y-123"},
+}
+SECRET_DEFINITION = {
+    "id": "job",
+    "type": "api-call",
+    "name": "Nightly",
+    "data": {"url": "https://api.example.com/report?apiKey=abc123", "headers": {"X-Api-Key": "k3y-456"}},
+    "actions": [{"id": "a1", "type": "webhook", "name": "Hook", "data": HOOK, "attachments": []}],
+}
+REDACTED_DEFINITION = {
+    **SECRET_DEFINITION,
+    "data": {"url": f"https://api.example.com/report?apiKey={M}", "headers": {"X-Api-Key": M}},
+    "actions": [
+        {
+            "id": "a1",
+            "type": "webhook",
+            "name": "Hook",
+            "data": {
+                "url": f"https://{M}@hooks.example.com/in?token={M}",
+                "method": "POST",
+                "headers": {"Authorization": M, "X-Api-Key": M},
+            },
+            "attachments": [],
+        }
+    ],
+}
+SECRETS = ("pa55", "t0k3n", "s3cret-value", "k3y-123", "abc123", "k3y-456")
+
+
+def progress_entry(key: str, status: str, message: str) -> dict:
+    return {"key": key, "name": key, "status": status, "message": message, "startedAt": "x", "endedAt": "x"}
+
+
+@pytest.fixture
+def old_record(roles):
+    """A failed run recorded before messages were redacted at the source: every credential in plain text."""
+    return finished_run(
+        roles.job,
+        RunStatus.FAILED,
+        definition=SECRET_DEFINITION,
+        progress=[
+            progress_entry("type", "success", "GET https://api.example.com/report?apiKey=abc123 answered 200."),
+            progress_entry(
+                "action:a1",
+                "error",
+                "POST https://ops:pa55@hooks.example.com/in?token=t0k3n failed: header 'Bearer s3cret-value' rejected",
+            ),
+        ],
+        error="Hook: POST https://ops:pa55@hooks.example.com/in?token=t0k3n failed: header 'Bearer s3cret-value'",
+    )
+
+
+HISTORY_ROUTES = {
+    "list": ("/api/jobs/{job}/history", lambda body: body["_embedded"]["inf:job-history"][0]),
+    "detail": ("/api/jobs/{job}/history/{run}", lambda body: body),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", list(HISTORY_ROUTES))
+def test_history_redacts_credentials_for_everyone(roles, old_record, db_state, route, role):
+    # given
+    path, extract = HISTORY_ROUTES[route]
+    path = path.replace("{job}", str(roles.job.pk)).replace("{run}", str(old_record.pk))
+    before = db_state()
+
+    # when
+    response = roles.clients[role].get(path)
+
+    # then
+    assert db_state() == before
+    denied = {"anonymous": 401, "other_tenant": 404, "no_share": 404}
+    if role in denied:
+        assert response.status_code == denied[role]
+        return
+    assert response.status_code == 200, response.content
+    record = extract(response.json())
+    assert record["definition"] == REDACTED_DEFINITION  # a record is history: editors see it masked too
+    assert [entry["message"] for entry in record["progress"]] == [
+        f"GET https://api.example.com/report?apiKey={M} answered 200.",
+        f"POST https://{M}@hooks.example.com/in?token={M} failed: header '{M}' rejected",
+    ]
+    assert record["error"] == f"Hook: POST https://{M}@hooks.example.com/in?token={M} failed: header '{M}'"
+    assert not any(secret in response.content.decode() for secret in SECRETS)
+    assert row(old_record)["definition"] == SECRET_DEFINITION  # what runs is kept whole
+
+
+@pytest.fixture
+def local_allowed(settings):
+    settings.INFORMER_OUTBOUND_ALLOW = ["127.0.0.1"]
+
+
+def execute(job) -> Run:
+    run = services.run_create_manual(job=job, enqueue=False)
+    execute_run(str(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def stored_text(run: Run) -> str:
+    """Everything the run's row holds but its definition, as text."""
+    stored = row(run)
+    return json.dumps({key: value for key, value in stored.items() if key != "definition"}, default=str)
+
+
+def test_a_webhook_run_stores_its_messages_without_credentials(owner, local_allowed, http_server):
+    # given
+    job = JobFactory(owner=owner)
+    authority = http_server.replace("http://", "http://ops:pa55@")
+    action = JobActionFactory(
+        job=job,
+        type="webhook",
+        name="Hook",
+        data={
+            "url": f"{authority}/hello?token=t0k3n",
+            "method": "GET",
+            "headers": {"X-Api-Key": "k3y-123"},
+            "expectStatus": [204],
+        },
+    )
+
+    # when
+    run = execute(job)
+
+    # then
+    shown = http_server.replace("http://", f"http://{M}@") + f"/hello?token={M}"
+    (step,) = [entry for entry in run.progress if entry.get("actionId") == str(action.pk)]
+    assert step["message"] == f"GET {shown} answered 200; expected 204."
+    assert run.error == f"Hook: GET {shown} answered 200; expected 204."
+    assert not any(secret in stored_text(run) for secret in SECRETS)
+
+
+def test_a_failed_connection_stores_no_credential(owner, local_allowed):
+    # given: a port nothing listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    job = JobFactory(owner=owner)
+    JobActionFactory(
+        job=job,
+        type="webhook",
+        name="Hook",
+        data={"url": f"http://ops:pa55@127.0.0.1:{port}/in?token=t0k3n", "headers": {"X-Api-Key": "k3y-123"}},
+    )
+
+    # when
+    run = execute(job)
+
+    # then
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith(f"Hook: POST http://{M}@127.0.0.1:{port}/in?token={M} failed: ")
+    assert not any(secret in stored_text(run) for secret in SECRETS)
+
+
+def test_an_api_call_keeps_the_final_url_without_its_query_values(owner, local_allowed, http_server):
+    # given
+    job = JobFactory(owner=owner, type="api-call", data={"url": f"{http_server}/hello?token=t0k3n"})
+
+    # when
+    run = execute(job)
+
+    # then
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.data["type"]["response"]["url"] == f"{http_server}/hello?token={M}"
+    assert run.progress[0]["message"] == f"GET {http_server}/hello?token={M} answered 200."
+    assert "t0k3n" not in stored_text(run)
+
+
+@pytest.fixture
+def console_log():
+    """What the console handler configured from settings.LOGGING writes, while the test runs."""
+    from informer.redaction import RedactingFilter
+
+    handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, RedactingFilter) for f in h.filters))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
+def test_an_unexpected_error_carrying_credentials_reaches_neither_history_nor_logs(owner, monkeypatch, console_log):
+    # given: the request itself blows up with the header value and the URL in its message
+    def explode(method, url, *, headers, **kwargs):
+        raise RuntimeError(f"cannot send {headers['X-Api-Key']} to {url}")
+
+    monkeypatch.setattr("jobs.drivers.job_types.outbound_request", explode)
+    data = {"url": "https://ops:pa55@api.example.com/?token=t0k3n", "headers": {"X-Api-Key": "k3y-123"}}
+    job = JobFactory(owner=owner, type="api-call", data=data)
+
+    # when
+    run = execute(job)
+
+    # then
+    expected = f"RuntimeError: cannot send {M} to https://{M}@api.example.com/?token={M}"
+    assert run.progress[0]["message"] == expected
+    assert run.error == f"API call: {expected}"
+    logged = console_log.getvalue()
+    assert "Traceback" in logged and f"RuntimeError: cannot send {M} to https://{M}@" in logged
+    assert not any(secret in logged for secret in SECRETS)
+    assert not any(secret in stored_text(run) for secret in SECRETS)
+
+
+def test_run_job_prints_messages_and_the_error_without_credentials(owner, old_record):
+    # given
+    out = io.StringIO()
+    command = RunJobCommand(stdout=out)
+
+    # when
+    with pytest.raises(CommandError) as failure:
+        command._follow(old_record.pk, 0)
+
+    # then
+    printed = out.getvalue() + str(failure.value)
+    assert f"POST https://{M}@hooks.example.com/in?token={M} failed: header '{M}' rejected" in printed
+    assert not any(secret in printed for secret in SECRETS)
+
+
+def test_run_job_inline_prints_no_credential(owner, local_allowed, http_server):
+    # given
+    data = {"url": f"{http_server}/hello?token=t0k3n", "headers": {"X-Api-Key": "k3y-123"}, "expectStatus": [204]}
+    job = JobFactory(owner=owner, type="api-call", slug="calls", data=data)
+    out = io.StringIO()
+
+    # when
+    with pytest.raises(CommandError) as failure:
+        call_command("run_job", "alpha:calls", "--inline", stdout=out, stderr=io.StringIO())
+
+    # then
+    printed = out.getvalue() + str(failure.value)
+    assert f"GET {http_server}/hello?token={M} answered 200; expected 204." in printed
+    assert "t0k3n" not in printed
+    assert Run.objects.get(job=job).status == RunStatus.FAILED

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from informer import redaction
 from jobs.models import Job
 from jobs.selectors import job_lookup
 from runs import services
@@ -56,11 +57,14 @@ class Command(BaseCommand):
             if run.status != last_status:
                 last_status = run.status
                 self.stdout.write(f"status: {run.status}")
+            secrets = redaction.definition_secrets(run.definition)
             for entry in run.progress:
                 key = f"{entry['key']}"
                 if shown.get(key) != entry["status"]:
                     shown[key] = entry["status"]
-                    message = f" — {entry['message']}" if entry.get("message") else ""
+                    # Records written before messages were redacted at the source may still hold credentials.
+                    text = redaction.redact_text(entry.get("message") or "", secrets)
+                    message = f" — {text}" if text else ""
                     self.stdout.write(f"  {SYMBOLS.get(entry['status'], '?')} {entry['name']}{message}")
             if run.status in FINAL_STATUSES:
                 break
@@ -68,7 +72,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Gave up waiting after {timeout:g} s; the run is still {run.status}.")
             time.sleep(0.5)
         if run.status != RunStatus.SUCCEEDED:
-            raise CommandError(f"Run {run.pk} ended {run.status}: {run.error or 'no error message'}")
+            error = redaction.redact_text(run.error, redaction.definition_secrets(run.definition))
+            raise CommandError(f"Run {run.pk} ended {run.status}: {error or 'no error message'}")
         self.stdout.write(self.style.SUCCESS(f"Run {run.pk} succeeded."))
 
 
