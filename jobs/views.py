@@ -319,7 +319,8 @@ class PrincipalListView(APIView):
     def get(self, request: Request) -> Response:
         query = request.query_params.get("q", "").strip()
         limit = request.query_params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        # ASCII digits only: str.isdigit() and int() also take an Arabic-Indic or a fullwidth one as 1.
+        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
             raise ValidationError({"limit": [f"'{limit}' is not a whole number between 1 and 1000."]})
         users = User.objects.filter(tenant_id=request.user.tenant_id, is_active=True)
         teams = Team.objects.filter(tenant_id=request.user.tenant_id)

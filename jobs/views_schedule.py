@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from informer.api import parsers
-from informer.api.serializers import ApiSerializer
+from informer.api.serializers import ApiQuerySerializer
 from jobs import schedule, timing
 from jobs.models import IntervalType
 from jobs.serializers import ScheduleBoundField, resolve_naive_bound
@@ -26,8 +26,8 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class FireTimesQuerySerializer(ApiSerializer):
-    """The query parameters of the preview."""
+class FireTimesQuerySerializer(ApiQuerySerializer):
+    """The query parameters of the preview (text: ``count`` in ASCII digits)."""
 
     interval = serializers.CharField(max_length=200, required=False, allow_blank=True)
     interval_type = serializers.ChoiceField(choices=IntervalType.choices, default=IntervalType.CRON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -12,19 +13,41 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+# A query-string integer is written in ASCII digits: int() would also read an Arabic-Indic or a fullwidth
+# one as 1, and ' 1 ' or '1_000' too, so a homoglyph or a typo would page silently instead of being refused.
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# The largest value a 64-bit column (and an offset) can hold; past it a value is out of range.
+INTEGER_MAX = 2**63 - 1
 
-def parse_int_param(request: Request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    """Read an integer query parameter; a bad or out-of-range value is a 400 naming it."""
+
+def parse_whole_number(raw: str) -> int | None:
+    """``raw`` as an integer when it is an optionally signed run of ASCII digits, else None.
+
+    A value of more digits than any 64-bit integer has is returned as ``±(INTEGER_MAX + 1)``, so range checks
+    refuse it without ``int()`` reading thousands of digits (it refuses over 4300 of them).
+    """
+    if not WHOLE_NUMBER.fullmatch(raw):
+        return None
+    digits = raw.lstrip("+-").lstrip("0")
+    if len(digits) > len(str(INTEGER_MAX)):
+        return -(INTEGER_MAX + 1) if raw.startswith("-") else INTEGER_MAX + 1
+    return int(raw)
+
+
+def parse_int_param(
+    request: Request, name: str, default: int, *, minimum: int, maximum: int | None = INTEGER_MAX
+) -> int:
+    """Read an integer query parameter in ASCII digits; a bad or out-of-range value is a 400 naming it."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: [f"'{raw}' is not a whole number."]}) from None
+    value = parse_whole_number(raw)
+    if value is None:
+        raise ValidationError({name: [f"'{raw}' is not a whole number."]})
     if value < minimum or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValidationError({name: [f"{value} is out of range; it must be {bounds}."]})
+        shown = raw if len(raw) <= 30 else raw[:29] + "…"
+        raise ValidationError({name: [f"{shown} is out of range; it must be {bounds}."]})
     return value
 
 

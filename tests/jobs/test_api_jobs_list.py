@@ -378,3 +378,47 @@ def test_enabled_filter_rejects_anything_but_true_or_false(roles, value):
     # then
     assert response.status_code == 400
     assert "enabled" in response.json()["details"]
+
+
+# --- Paging numbers are ASCII digits ------------------------------------------------------------------
+
+# int() reads every Unicode digit: '\u0661' (Arabic-Indic one) and '\uff11' (fullwidth one) are 1 to it.
+NOT_ASCII_NUMBERS = ["\u0661", "\uff11", "\u0661\u0660", "\u00b9", " 1", "1 ", "1_0", "+\u0661"]
+
+
+@pytest.mark.parametrize("param", ["limit", "start"])
+@pytest.mark.parametrize("value", NOT_ASCII_NUMBERS)
+def test_a_paging_number_not_in_ascii_digits_is_a_400_naming_it(client, five, param, value):
+    # when
+    response = client.get("/api/jobs", {param: value})
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["details"] == {param: [f"'{value}' is not a whole number."]}
+    assert body["message"] == f"{param}: '{value}' is not a whole number."
+
+
+@pytest.mark.parametrize(("query", "expected"), [("limit=%2B2", 2), ("limit=02", 2), ("limit=2&start=%2B0", 2)])
+def test_signed_or_zero_padded_ascii_numbers_still_page(client, five, query, expected):
+    body = client.get(f"/api/jobs?{query}").json()
+
+    assert body["count"] == expected
+
+
+@pytest.mark.parametrize("value", ["9" * 30, "9" * 5000])
+def test_a_start_past_any_integer_is_a_400_not_a_500(client, five, value):
+    response = client.get("/api/jobs", {"start": value})
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == ["start"]
+    assert "is out of range; it must be between 0 and 9223372036854775807." in response.json()["message"]
+    assert len(response.json()["message"]) < 200
+
+
+def test_the_token_list_pages_with_ascii_digits_only(owner, client):
+    response = client.get("/api/tokens", {"limit": "\u0661"})
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == ["limit"]

@@ -261,7 +261,7 @@ BAD_QUERIES: list[tuple[str, dict[str, Any], str, str]] = [
     ("count 0", {"count": 0}, "count", "Ensure this value is greater than or equal to 1."),
     ("count -1", {"count": -1}, "count", "Ensure this value is greater than or equal to 1."),
     ("count 1001", {"count": 1001}, "count", "Ensure this value is less than or equal to 1000."),
-    ("count text", {"count": "ten"}, "count", "A valid integer is required."),
+    ("count text", {"count": "ten"}, "count", "'ten' is not a whole number."),
     (
         "after not a datetime",
         {"after": "soon"},
