@@ -6,14 +6,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from informer.timezones import UnknownTimeZone, load_zone
 from jobs import schedule, timing
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
-from jobs.models import Job
+from jobs.models import IntervalType, Job
 from jobs.serializers_actions import CredentialDataField
+from jobs.services import SCHEDULE_FIELDS
 from jobs.wallclock import earliest
 
 PERMISSION_FLAGS = {"edit": "change_job", "run": "run_job", "delete": "delete_job", "share": "share_job"}
@@ -69,6 +71,31 @@ def resolve_naive_bound(value: str, zone_name: str) -> str:
     # would read it with the old offset, an hour late); a repeated time means its first occurrence.
     at, _ = earliest(zone, datetime.fromisoformat(value))
     return at.isoformat().replace("+00:00", "Z")
+
+
+def spent_schedule_errors(parsed: schedule.Schedule, now: datetime) -> dict[str, list[str]]:
+    """Errors by field for a schedule that can never fire again after ``now`` (§5): nothing when it can.
+
+    A ``once`` whose ``startOn`` is not in the future and an ``endOn`` already past would be saved and then
+    silently never fire; an enabled job says so at once (a disabled one may keep them).
+    """
+    errors: dict[str, list[str]] = {}
+    if parsed.interval_type == IntervalType.ONCE and parsed.anchor is not None and parsed.anchor <= now:
+        errors["startOn"] = [
+            f"startOn {iso_z(parsed.anchor)} is not in the future, so this one-off (once) job would never run; "
+            "choose a later moment or disable the job."
+        ]
+    if parsed.end is not None and parsed.end < now:
+        errors["endOn"] = [
+            f"endOn {iso_z(parsed.end)} is in the past, so this job would never fire again; "
+            "choose a later end or disable the job."
+        ]
+    return errors
+
+
+def iso_z(moment: datetime) -> str:
+    """``2026-03-01T12:00:00Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class JobSerializer(ApiModelSerializer):
@@ -194,10 +221,26 @@ class JobSerializer(ApiModelSerializer):
             dst_policy=merged.get("dst_policy") or {},
         )
         try:
-            timing.job_schedule(candidate)
+            parsed = timing.job_schedule(candidate)
         except schedule.ScheduleError as error:
             raise serializers.ValidationError({error.field: [error.message]}) from None
+        enabled = attrs.get("enabled", self.instance.enabled if self.instance is not None else True)
+        if enabled and self._schedule_is_written(attrs):
+            errors = spent_schedule_errors(parsed, timezone.now())
+            if errors:
+                raise serializers.ValidationError(errors)
         return attrs
+
+    def _schedule_is_written(self, attrs: dict[str, Any]) -> bool:
+        """Whether this write sets the schedule: always on create, on update when it changes a schedule field.
+
+        A schedule that has run its course is refused when it is set (``once`` in the past, ``endOn`` gone
+        by), not when an unrelated field of a job that simply finished is edited: renaming last month's
+        one-off job must not ask for a new date. Enabling it again, or changing its schedule, does.
+        """
+        if self.instance is None:
+            return True
+        return any(name in SCHEDULE_FIELDS and getattr(self.instance, name) != value for name, value in attrs.items())
 
     def _merged(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The job's fields after this write: the instance's values overlaid with ``attrs``."""

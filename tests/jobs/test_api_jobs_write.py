@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 
 from jobs import services
 from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
@@ -515,3 +516,234 @@ def test_start_on_accepts_iso_dates_and_offsets(owner, sent, stored):
 
     assert response.status_code == 201, response.content
     assert response.json()["startOn"] == stored
+
+
+# --- Schedules that have run their course (§5) --------------------------------------------------------
+
+# Half a minute past noon on 2026-03-01: "now" for every case below.
+NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
+
+
+def spent_once(moment: str) -> str:
+    return (
+        f"startOn {moment} is not in the future, so this one-off (once) job would never run; "
+        "choose a later moment or disable the job."
+    )
+
+
+SPENT_ONCE = spent_once("2026-02-01T00:00:00Z")
+
+
+def spent_end(moment: str) -> str:
+    return f"endOn {moment} is in the past, so this job would never fire again; choose a later end or disable the job."
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+# (id, schedule fields, the field named, its exact message)
+SPENT: list[tuple[str, dict[str, Any], str, str]] = [
+    ("once in the past", {"intervalType": "once", "startOn": "2026-02-01T00:00:00Z"}, "startOn", SPENT_ONCE),
+    (
+        "once at this very second",
+        {"intervalType": "once", "startOn": "2026-03-01T12:00:30Z"},
+        "startOn",
+        spent_once("2026-03-01T12:00:30Z"),
+    ),
+    (
+        "once on a past date, read in the zone",
+        {"intervalType": "once", "startOn": "2026-03-01", "timezone": "Europe/Berlin"},
+        "startOn",
+        spent_once("2026-02-28T23:00:00Z"),
+    ),
+    (
+        "cron endOn yesterday",
+        {"interval": "0 8 * * *", "endOn": "2026-02-28"},
+        "endOn",
+        spent_end("2026-02-28T23:59:59Z"),
+    ),
+    (
+        "cron endOn a moment ago",
+        {"interval": "* * * * *", "endOn": "2026-03-01T12:00:00Z"},
+        "endOn",
+        spent_end("2026-03-01T12:00:00Z"),
+    ),
+    (
+        "simple endOn in the past",
+        {"interval": "1 day", "intervalType": "simple", "startOn": "2026-02-01", "endOn": "2026-02-20"},
+        "endOn",
+        spent_end("2026-02-20T23:59:59Z"),
+    ),
+    (
+        "endOn yesterday in the job's zone",
+        {"interval": "0 8 * * *", "endOn": "2026-02-28", "timezone": "America/New_York"},
+        "endOn",
+        spent_end("2026-03-01T04:59:59Z"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [c[1:] for c in SPENT], ids=[c[0] for c in SPENT])
+def test_creating_an_enabled_job_whose_schedule_is_spent_is_a_400_naming_the_field(
+    owner, clock, db_state, fields, field, message
+):
+    # given
+    before = db_state()
+
+    # when
+    response = client_for(owner).post("/api/jobs", {"type": "email", "name": "Report", **fields}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["details"] == {field: [message]}
+    assert body["message"] == f"{field}: {message}"
+    assert db_state() == before
+
+
+def test_a_once_in_the_past_with_an_end_in_the_past_names_both(owner, clock, db_state):
+    before = db_state()
+
+    response = client_for(owner).post(
+        "/api/jobs",
+        {
+            "type": "email",
+            "name": "Report",
+            "intervalType": "once",
+            "startOn": "2026-02-01T00:00:00Z",
+            "endOn": "2026-02-02",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert set(response.json()["details"]) == {"startOn", "endOn"}
+    assert db_state() == before
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [c[1:] for c in SPENT], ids=[c[0] for c in SPENT])
+def test_a_disabled_job_may_keep_a_spent_schedule(owner, clock, fields, field, message):
+    response = client_for(owner).post(
+        "/api/jobs", {"type": "email", "name": "Report", "enabled": False, **fields}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["nextRunAt"] is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"intervalType": "once", "startOn": "2026-03-01T12:00:31Z"},
+        {"interval": "0 20 * * *", "endOn": "2026-03-01"},  # the end of today is still to come
+        {"interval": "* * * * *", "endOn": "2026-03-01T12:01:00Z"},
+    ],
+)
+def test_a_schedule_still_to_come_is_accepted(owner, clock, fields):
+    response = client_for(owner).post("/api/jobs", {"type": "email", "name": "Report", **fields}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["nextRunAt"] is not None
+
+
+@pytest.fixture
+def finished_once(owner: Any) -> Job:
+    """An enabled one-off job whose moment has passed (it ran last month)."""
+    return JobFactory(
+        owner=owner, name="Launch mail", interval="", interval_type="once", start_on="2026-02-01T00:00:00Z"
+    )
+
+
+@pytest.fixture
+def ended_cron(owner: Any) -> Job:
+    """An enabled cron job whose endOn has passed."""
+    return JobFactory(owner=owner, name="Campaign", interval="0 8 * * *", end_on="2026-02-15")
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"startOn": "2026-02-10T00:00:00Z"}, "startOn"),  # moved, but still in the past
+        ({"timezone": "Europe/Berlin"}, "startOn"),
+        ({"interval": "0 9 * * *"}, "endOn"),
+        ({"endOn": "2026-02-20"}, "endOn"),
+    ],
+)
+def test_an_update_that_writes_a_spent_schedule_on_an_enabled_job_is_a_400(
+    owner, clock, db_state, finished_once, ended_cron, method, body, field
+):
+    # given
+    job = finished_once if field == "startOn" else ended_cron
+    before = db_state()
+
+    # when
+    response = getattr(client_for(owner), method)(f"/api/jobs/{job.pk}", body, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == [field]
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_enabling_a_finished_once_job_again_is_a_400(owner, clock, db_state, finished_once, method):
+    # given
+    finished_once.enabled = False
+    finished_once.save()
+    before = db_state()
+
+    # when
+    response = getattr(client_for(owner), method)(f"/api/jobs/{finished_once.pk}", {"enabled": True}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert response.json()["details"] == {"startOn": [SPENT_ONCE]}
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Launch mail (sent)"},
+        {"description": "Sent on 1 February."},
+        {"tags": ["done"]},
+        # a client that sends the whole job back, schedule unchanged
+        {"name": "Launch mail (sent)", "intervalType": "once", "startOn": "2026-02-01T00:00:00Z", "enabled": True},
+        {"startOn": "2026-02-01T01:00:00+01:00"},  # the same moment, written with an offset
+    ],
+)
+def test_an_unrelated_update_of_a_finished_once_job_is_accepted(owner, clock, finished_once, method, body):
+    response = getattr(client_for(owner), method)(f"/api/jobs/{finished_once.pk}", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["nextRunAt"] is None
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_unrelated_update_of_an_ended_job_is_accepted(owner, clock, ended_cron, method):
+    response = getattr(client_for(owner), method)(
+        f"/api/jobs/{ended_cron.pk}", {"name": "Campaign (over)", "endOn": "2026-02-15"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert Job.objects.get(pk=ended_cron.pk).name == "Campaign (over)"
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_disabling_a_finished_job_or_giving_it_a_new_moment_is_accepted(owner, clock, finished_once, method):
+    client = client_for(owner)
+
+    disabled = getattr(client, method)(f"/api/jobs/{finished_once.pk}", {"enabled": False}, format="json")
+    moved = getattr(client, method)(
+        f"/api/jobs/{finished_once.pk}", {"enabled": True, "startOn": "2026-04-01T08:00:00Z"}, format="json"
+    )
+
+    assert disabled.status_code == 200, disabled.content
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["nextRunAt"] == "2026-04-01T08:00:00Z"
