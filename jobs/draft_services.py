@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict
@@ -31,6 +34,9 @@ COPIED_FIELDS = (
     "max_catch_up",
     "overlap_policy",
 )
+# What a commit copies from a draft's action or attachment onto the one it was copied from.
+ACTION_FIELDS = ("type", "name", "index", "enabled", "data", "run_condition")
+ATTACHMENT_FIELDS = ("type", "name", "data", "content_type", "size", "sha256")
 
 
 def _lock(*jobs: Job) -> None:
@@ -65,6 +71,7 @@ def draft_edit(*, job: Job) -> tuple[Job, bool]:
             enabled=action.enabled,
             data=action.data,
             run_condition=action.run_condition,
+            draft_source_id=action.pk,
         )
         for attachment in action.attachments.all():
             duplicate = JobAttachment(
@@ -75,6 +82,7 @@ def draft_edit(*, job: Job) -> tuple[Job, bool]:
                 content_type=attachment.content_type,
                 size=attachment.size,
                 sha256=attachment.sha256,
+                draft_source_id=attachment.pk,
             )
             copy_attachment_file(attachment, duplicate)
             duplicate.save(force_insert=True)
@@ -108,21 +116,63 @@ def draft_commit(*, job: Job) -> Job:
         original.next_run_at = timing.job_next_run_at(original)
     original.save()
 
-    old_files = [
-        attachment.file.name for attachment in JobAttachment.objects.filter(action__job=original) if attachment.file
-    ]
-    JobAction.objects.filter(job=original).delete()
-    JobAction.objects.filter(job=draft).update(job=original)
+    old_files = _files(JobAttachment.objects.filter(action__job=original))
+    draft_files = _files(JobAttachment.objects.filter(action__job=draft))
+    _commit_actions(original=original, draft=draft)
     JobTag.objects.filter(job=original).delete()
     JobTag.objects.filter(job=draft).update(job=original)
     draft.delete()
-    # The draft's attachments were moved (with their own file copies): only the replaced ones go.
+    kept = _files(JobAttachment.objects.filter(action__job=original))
+    # No run ever reads a draft's files: the copies the original did not take go at once.
+    delete_files_on_commit(sorted(draft_files - kept))
     # A run under way still reads the files of the definition it started with, so while one is
     # going the replaced files stay in storage rather than vanish under it.
     if original.locked_at is None:
-        kept = set(JobAttachment.objects.filter(action__job=original).values_list("file", flat=True))
-        delete_files_on_commit([path for path in old_files if path not in kept])
+        delete_files_on_commit(sorted(old_files - kept))
     return original
+
+
+def _files(attachments: QuerySet[JobAttachment]) -> set[str]:
+    return {path for path in attachments.values_list("file", flat=True) if path}
+
+
+def _commit_actions(*, original: Job, draft: Job) -> None:
+    """Make the original's actions and attachments those of the draft, keeping the ids of those that stay.
+
+    Run history names actions by id, so a copy made by ``draft_edit`` updates the action (or attachment)
+    it came from; what the draft added moves over with the id it got there; what it removed is deleted.
+    """
+    actions = {action.pk: action for action in JobAction.objects.filter(job=original)}
+    attachments = {attachment.pk: attachment for attachment in JobAttachment.objects.filter(action__job=original)}
+    staying_actions: set[uuid.UUID] = set()
+    staying_attachments: set[uuid.UUID] = set()
+    for copy in JobAction.objects.filter(job=draft).prefetch_related("attachments"):
+        target = actions.get(copy.draft_source_id)
+        if target is None:
+            JobAction.objects.filter(pk=copy.pk).update(job=original, draft_source_id=None)
+            JobAttachment.objects.filter(action=copy).update(draft_source_id=None)
+            continue
+        staying_actions.add(target.pk)
+        for name in ACTION_FIELDS:
+            setattr(target, name, getattr(copy, name))
+        target.save()
+        for duplicate in copy.attachments.all():
+            source = attachments.get(duplicate.draft_source_id)
+            if source is None:
+                JobAttachment.objects.filter(pk=duplicate.pk).update(action=target, draft_source_id=None)
+                continue
+            staying_attachments.add(source.pk)
+            unchanged_file = bool(source.file) and bool(duplicate.file) and source.sha256 == duplicate.sha256
+            for name in ATTACHMENT_FIELDS:
+                setattr(source, name, getattr(duplicate, name))
+            source.action = target
+            if not unchanged_file:
+                # The draft's own copy of the file (a new upload, or none) becomes the attachment's; its path
+                # stays under the copy's id, which no other attachment will ever have.
+                source.file.name = duplicate.file.name
+            source.save()
+    JobAttachment.objects.filter(pk__in=attachments.keys() - staying_attachments).delete()
+    JobAction.objects.filter(pk__in=actions.keys() - staying_actions).delete()
 
 
 @transaction.atomic

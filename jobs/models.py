@@ -196,6 +196,9 @@ class JobAction(models.Model):
     enabled = models.BooleanField(default=True)
     data = models.JSONField(default=dict, blank=True)
     run_condition = models.JSONField(null=True, blank=True)
+    # On a draft's copy: the id of the original's action it was copied from, so that a commit updates that
+    # action in place (its id, which run history refers to, stays). Null everywhere else.
+    draft_source_id = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -224,6 +227,8 @@ class JobAttachment(models.Model):
     content_type = models.CharField(max_length=200, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    # On a draft's copy: the id of the original's attachment it was copied from (see JobAction).
+    draft_source_id = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from runs.models import Run, RunStatus
 from tests.conftest import ROLES, Roles, client_for
 from tests.factories import JobFactory, UserFactory, tag
 from tests.jobs.test_api_actions import (
+    EMAIL_DATA,
     ERROR_KEYS,
     JobActionFactory,
     JobAttachmentFactory,
@@ -282,6 +284,10 @@ def test_edits_through_the_ordinary_routes_do_not_touch_the_original(job, client
     assert [action.name for action in JobAction.objects.filter(job=draft).order_by("index")] == ["Notice", "Send"]
 
 
+def action_ids(job: Job) -> dict[str, str]:
+    return {name: str(pk) for name, pk in JobAction.objects.filter(job=job).values_list("name", "pk")}
+
+
 def attachment_ids(job: Job) -> set[str]:
     return {str(pk) for pk in JobAttachment.objects.filter(action__job=job).values_list("pk", flat=True)}
 
@@ -361,7 +367,9 @@ def test_commit_copies_the_draft_onto_the_original(
     history = Run.objects.create(job=job, tenant=tenant, owner_id=owner.pk, trigger="manual", status="succeeded")
     permissions = rows_of(job)["permissions"]
     expected = content(edited_draft)
-    draft_attachments = attachment_ids(edited_draft)
+    original_actions = action_ids(job)
+    original_attachments = attachment_ids(job)
+    added = JobAction.objects.get(job=edited_draft, name="Failure notice").pk
 
     # when
     key = job.pk if through == "original" else edited_draft.pk
@@ -389,10 +397,158 @@ def test_commit_copies_the_draft_onto_the_original(
     assert job.next_run_at == datetime(2026, 3, 9, 9, 30, tzinfo=UTC)
     assert rows_of(job)["permissions"] == permissions
     assert list(Run.objects.values_list("pk", "job_id")) == [(history.pk, job.pk)]
-    # the moved attachments keep their files; the replaced ones are gone from storage
-    assert attachment_ids(job) == draft_attachments
+    # what existed before the draft keeps its id; only the action the draft added is new (with its draft id)
+    assert action_ids(job) == {**original_actions, "Failure notice": str(added)}
+    assert attachment_ids(job) == original_attachments
+    # the re-uploaded file is the draft's; the replaced one is gone from storage
     file_attachment = JobAttachment.objects.get(type="file")
     assert stored_files(media) == {file_attachment.file.name: b"version two"}
+
+
+def test_commit_keeps_the_ids_of_what_existed_and_deletes_what_the_draft_removed(
+    job, client, media, django_capture_on_commit_callbacks
+):
+    # given: the draft renames Send, drops Ping and Send's dataset export, adds an attachment and an action
+    send = JobAction.objects.get(job=job, name="Send")
+    report = JobAttachment.objects.get(action=send, type="file")
+    report_path = report.file.name
+    draft = make_draft(job)
+    draft_send = JobAction.objects.get(job=draft, name="Send")
+    draft_ping = JobAction.objects.get(job=draft, name="Ping")
+    draft_export = JobAttachment.objects.get(action=draft_send, type="dataset")
+    draft_report = JobAttachment.objects.get(action=draft_send, type="file")
+    with django_capture_on_commit_callbacks(execute=True):
+        edits = [
+            client.put(f"/api/jobs/{draft.pk}/actions/{draft_send.pk}", {"name": "Send v2"}, format="json"),
+            client.put(
+                f"/api/jobs/{draft.pk}/actions/{draft_send.pk}/attachments/{draft_report.pk}",
+                {"name": "report-v2.pdf"},
+                format="json",
+            ),
+            client.delete(f"/api/jobs/{draft.pk}/actions/{draft_send.pk}/attachments/{draft_export.pk}"),
+            client.delete(f"/api/jobs/{draft.pk}/actions/{draft_ping.pk}"),
+            client.post(
+                f"/api/jobs/{draft.pk}/actions/{draft_send.pk}/attachments", {"type": "file", "name": "notes.txt"}
+            ),
+            client.post(
+                f"/api/jobs/{draft.pk}/actions",
+                {"type": "email", "name": "Tell", "data": {"to": "a@example.com", "subject": "s"}},
+                format="json",
+            ),
+        ]
+    assert [response.status_code for response in edits] == [200, 200, 204, 204, 201, 201]
+    notes = JobAttachment.objects.get(action=draft_send, name="notes.txt")
+    upload(notes, b"some notes", "text/plain")
+    tell = JobAction.objects.get(job=draft, name="Tell")
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/jobs/{job.pk}/_commit")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert action_ids(job) == {"Send v2": str(send.pk), "Tell": str(tell.pk)}
+    assert list(JobAction.objects.filter(job=job).order_by("index").values_list("name", "index")) == [
+        ("Send v2", 0),
+        ("Tell", 1),
+    ]
+    assert attachment_ids(job) == {str(report.pk), str(notes.pk)}
+    assert list(JobAttachment.objects.filter(action_id=send.pk).order_by("name").values_list("pk", "name")) == [
+        (notes.pk, "notes.txt"),
+        (report.pk, "report-v2.pdf"),
+    ]
+    # the unchanged file stays where it was; the draft's copy of it is gone; the new one moved over with its id
+    report.refresh_from_db()
+    assert report.file.name == report_path
+    assert stored_files(media) == {report_path: PDF, JobAttachment.objects.get(pk=notes.pk).file.name: b"some notes"}
+    assert JobAction.objects.filter(draft_source_id__isnull=False).count() == 0
+    assert JobAttachment.objects.filter(draft_source_id__isnull=False).count() == 0
+    assert (JobAction.objects.count(), JobAttachment.objects.count()) == (2, 2)
+
+
+def test_a_file_replaced_in_the_draft_replaces_the_originals_under_its_id(
+    job, client, media, django_capture_on_commit_callbacks
+):
+    # given
+    report = JobAttachment.objects.get(action__job=job, type="file")
+    old_path = report.file.name
+    draft = make_draft(job)
+    draft_report = JobAttachment.objects.get(action__job=draft, type="file")
+    url = f"/api/jobs/{draft.pk}/actions/{draft_report.action_id}/attachments/{draft_report.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_response = client.put(f"{url}/action-attachment-file-contents", b"v2", content_type="text/plain")
+    assert upload_response.status_code == 200
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/jobs/{job.pk}/_commit").status_code == 200
+
+    # then: same attachment, the new bytes, the old file deleted
+    report.refresh_from_db()
+    assert (report.content_type, report.size) == ("text/plain", 2)
+    assert report.sha256 == hashlib.sha256(b"v2").hexdigest()
+    assert stored_files(media) == {report.file.name: b"v2"}
+    assert report.file.name != old_path
+    download = client.get(
+        f"/api/jobs/{job.pk}/actions/{report.action_id}/attachments/{report.pk}/action-attachment-file-contents"
+    )
+    assert b"".join(download.streaming_content) == b"v2"
+
+
+def test_run_history_points_at_the_same_actions_after_a_commit(
+    job, client, media, settings, django_capture_on_commit_callbacks
+):
+    # given: a finished run whose progress names the job's actions by id
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    JobAttachment.objects.filter(action__job=job, type="dataset").delete()  # exports are not available yet
+    JobAction.objects.filter(job=job, name="Ping").update(enabled=True, type="email", data=dict(EMAIL_DATA))
+    run = run_services.run_create_manual(job=job, enqueue=False)
+    assert execute_run(str(run.pk)) == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    by_action = {entry["actionId"]: entry["name"] for entry in run.progress if "actionId" in entry}
+    assert sorted(by_action.values()) == ["Ping", "Send"]
+    # the draft renames both and swaps their order
+    draft = make_draft(job)
+    draft_send = JobAction.objects.get(job=draft, name="Send")
+    draft_ping = JobAction.objects.get(job=draft, name="Ping")
+    edits = [
+        client.put(f"/api/jobs/{draft.pk}/actions/{draft_send.pk}", {"name": "Send (v2)"}, format="json"),
+        client.put(f"/api/jobs/{draft.pk}/actions/{draft_ping.pk}", {"name": "Ping (v2)", "index": 0}, format="json"),
+    ]
+    assert [response.status_code for response in edits] == [200, 200]
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/jobs/{job.pk}/_commit").status_code == 200
+
+    # then: every actionId of the old run is still an action of the job: the same one, renamed
+    now_named = {str(pk): name for pk, name in JobAction.objects.filter(job=job).values_list("pk", "name")}
+    assert {action_id: now_named.get(action_id) for action_id in by_action} == {
+        action_id: f"{name} (v2)" for action_id, name in by_action.items()
+    }
+    # and a run after the commit names the same ids
+    later = run_services.run_create_manual(job=job, enqueue=False)
+    assert execute_run(str(later.pk)) == RunStatus.SUCCEEDED
+    later.refresh_from_db()
+    assert {entry["actionId"] for entry in later.progress if "actionId" in entry} == set(by_action)
+
+
+def test_a_draft_made_without_sources_still_commits_whole(job, client, media, django_capture_on_commit_callbacks):
+    # given: a draft whose copies name no source (as drafts made before sources were recorded)
+    draft = make_draft(job)
+    JobAction.objects.filter(job=draft).update(draft_source_id=None)
+    JobAttachment.objects.filter(action__job=draft).update(draft_source_id=None)
+    expected, draft_actions = content(draft), action_ids(draft)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/jobs/{job.pk}/_commit").status_code == 200
+
+    # then: its copies replace the original's
+    assert content(job) == expected
+    assert action_ids(job) == draft_actions
+    assert JobAction.objects.count() == 2
+    assert set(stored_files(media)) == {JobAttachment.objects.get(type="file").file.name}
 
 
 def test_commit_without_a_schedule_change_keeps_next_run_at(job, client, time_machine):
