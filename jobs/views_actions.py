@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from informer.api.exceptions import DomainError
-from informer.api.pagination import hal_collection
+from informer.api.filters import SearchFilter, SortFilter
+from informer.api.pagination import HalPagination, hal_collection
 from informer.api.permissions import ObjectPermission
 from jobs import action_services, previews
 from jobs.models import Job, JobAction, JobAttachment
@@ -60,7 +61,7 @@ class NestedJobMixin(JobLookupMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Actions of a job, in execution order"),
+    list=extend_schema(summary="Actions of a job, in execution order (default sort `index`)"),
     create=extend_schema(summary="Add an action (at `index`, default last)"),
     retrieve=extend_schema(summary="One action"),
     update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
@@ -68,10 +69,26 @@ class NestedJobMixin(JobLookupMixin):
     destroy=extend_schema(summary="Delete an action"),
 )
 class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
-    """``/api/jobs/{id}/actions[/{jobActionId}]`` and ``…/_preview``."""
+    """``/api/jobs/{id}/actions[/{jobActionId}]`` and ``…/_preview``.
+
+    The list follows §2's conventions (``q`` over the name, ``sort``, ``limit``, ``start``) with one
+    difference: its default sort is ``index``, the order the actions run in, not ``name``.
+    """
 
     serializer_class = JobActionSerializer
     hal_rel = "inf:job-action"
+    filter_backends = [SearchFilter, SortFilter]
+    pagination_class = HalPagination
+    search_fields = ("name",)
+    sort_fields = {
+        "index": "index",
+        "name": "name",
+        "type": "type",
+        "enabled": "enabled",
+        "createdAt": "created_at",
+        "updatedAt": "updated_at",
+    }
+    default_sort = "index"
     action_permissions = {
         "list": "view_job",
         "retrieve": "view_job",
@@ -100,7 +117,8 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
         return Response(data, status=code, headers=headers)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.envelope(self.hal_rel, self.get_serializer(self.get_queryset(), many=True).data)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._item(self.get_object())
@@ -147,7 +165,7 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Attachments of an action"),
+    list=extend_schema(summary="Attachments of an action, in the order they were added (default sort `createdAt`)"),
     create=extend_schema(summary="Add an attachment"),
     retrieve=extend_schema(summary="One attachment"),
     update=extend_schema(summary="Update an attachment (merges)"),
@@ -155,10 +173,26 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
     destroy=extend_schema(summary="Delete an attachment"),
 )
 class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """``/api/jobs/{id}/actions/{jobActionId}/attachments[/{attachmentId}]``."""
+    """``/api/jobs/{id}/actions/{jobActionId}/attachments[/{attachmentId}]``.
+
+    The list follows §2's conventions (``q`` over the name, ``sort``, ``limit``, ``start``) with one
+    difference: its default sort is ``createdAt``, the order the attachments were added, in which the
+    action sends them and its ``attachments`` embed them — not ``name``.
+    """
 
     serializer_class = JobAttachmentSerializer
     hal_rel = "inf:job-attachment"
+    filter_backends = [SearchFilter, SortFilter]
+    pagination_class = HalPagination
+    search_fields = ("name",)
+    sort_fields = {
+        "name": "name",
+        "type": "type",
+        "size": "size",
+        "createdAt": "created_at",
+        "updatedAt": "updated_at",
+    }
+    default_sort = "createdAt"
     action_permissions = {
         "list": "view_job",
         "retrieve": "view_job",
@@ -188,7 +222,8 @@ class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.Gener
         return attachment
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.envelope(self.hal_rel, self.get_serializer(self.get_queryset(), many=True).data)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(self.get_serializer(self.get_object()).data)

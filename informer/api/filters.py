@@ -7,7 +7,11 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connections, models
+from django.db.models import F, Field, Func, Model, Q, QuerySet
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Collate, Lower
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
@@ -85,8 +89,39 @@ class SearchFilter(BaseFilterBackend):
         ]
 
 
+def sort_key(model: type[Model], path: str, vendor: str, *, descending: bool) -> OrderBy:
+    """How a list orders by the ORM ``path``: text by its ASCII-lowercased form, NULL after every value."""
+    field = _model_field(model, path)
+    key: F | Func = F(path)
+    if isinstance(field, models.CharField | models.TextField):
+        # On PostgreSQL lower() under "C" folds ASCII letters only and the result sorts by code point, as
+        # SQLite's lower() and BINARY collation do.
+        key = Lower(Collate(key, "C")) if vendor == "postgresql" else Lower(key)
+    if field is not None and not field.null:
+        return key.desc() if descending else key.asc()  # as plain as before: an index on the column still serves
+    return key.desc(nulls_first=True) if descending else key.asc(nulls_last=True)
+
+
+def _model_field(model: type[Model], path: str) -> Field | None:
+    """The model field an ORM path such as ``owner__username`` ends on, or None for anything else."""
+    *relations, last = path.split("__")
+    try:
+        for name in relations:
+            model = model._meta.get_field(name).related_model  # type: ignore[assignment]
+        return model._meta.get_field(last)  # type: ignore[return-value]
+    except (FieldDoesNotExist, AttributeError):
+        return None
+
+
 class SortFilter(BaseFilterBackend):
-    """``sort=<field>`` or ``sort=-<field>``; the view maps API names to ORM paths in ``sort_fields``."""
+    """``sort=<field>`` or ``sort=-<field>``; the view maps API names to ORM paths in ``sort_fields``.
+
+    Orders are the same on SQLite and PostgreSQL: text compares case-insensitively (ASCII letters folded, as
+    SQLite's lower() does; everything else by code point, PostgreSQL's "C" collation rather than the
+    database's, whose locale would skip spaces and punctuation), an empty value (NULL) comes last going up
+    and first going down (PostgreSQL's own rule, which SQLite does the other way round), and ties are broken
+    by id in the direction of the last key.
+    """
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         sort_fields: dict[str, str] = getattr(view, "sort_fields", {})
@@ -94,7 +129,9 @@ class SortFilter(BaseFilterBackend):
             return queryset
         default = getattr(view, "default_sort", "name")
         raw = request.query_params.get("sort") or default
-        orderings = []
+        vendor = connections[queryset.db].vendor
+        orderings: list[OrderBy] = []
+        descending = False
         for part in raw.split(","):
             part = part.strip()
             descending = part.startswith("-")
@@ -102,9 +139,9 @@ class SortFilter(BaseFilterBackend):
             if name not in sort_fields:
                 allowed = ", ".join(sorted(sort_fields))
                 raise ValidationError({"sort": [f"Cannot sort by '{name}'; sortable fields are: {allowed}."]})
-            orderings.append(("-" if descending else "") + sort_fields[name])
+            orderings.append(sort_key(queryset.model, sort_fields[name], vendor, descending=descending))
         # A unique tie-breaker keeps pages stable when the sort key repeats.
-        orderings.append("-pk" if orderings[-1].startswith("-") else "pk")
+        orderings.append(F("pk").desc() if descending else F("pk").asc())
         return queryset.order_by(*orderings)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

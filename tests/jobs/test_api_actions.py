@@ -815,3 +815,78 @@ def test_a_viewer_cannot_write_even_the_masks_back(secret_job, db_state):
     # then
     assert response.status_code == 403
     assert db_state() == before
+
+
+# --- The actions collection follows §2's list conventions (default sort: index) --------------------------
+
+
+@pytest.fixture
+def workflow(job: Job) -> list[JobAction]:
+    """Four actions whose execution order differs from their name order, names in mixed case."""
+    return [
+        JobActionFactory(job=job, name=name, index=index, type=kind)
+        for index, (name, kind) in enumerate(
+            [("beta call", "webhook"), ("alpha refresh", "email"), ("Zeta report", "email"), ("Mid sync", "webhook")]
+        )
+    ]
+
+
+def listed(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["name"] for item in response.json()["_embedded"]["inf:job-action"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, ["beta call", "alpha refresh", "Zeta report", "Mid sync"]),
+        ({"sort": "index"}, ["beta call", "alpha refresh", "Zeta report", "Mid sync"]),
+        ({"sort": "-index"}, ["Mid sync", "Zeta report", "alpha refresh", "beta call"]),
+        ({"sort": "name"}, ["alpha refresh", "beta call", "Mid sync", "Zeta report"]),
+        ({"sort": "-name"}, ["Zeta report", "Mid sync", "beta call", "alpha refresh"]),
+        ({"sort": "type,-index"}, ["Zeta report", "alpha refresh", "Mid sync", "beta call"]),
+        ({"q": "RE"}, ["alpha refresh", "Zeta report"]),
+        ({"q": "sync"}, ["Mid sync"]),
+    ],
+)
+def test_the_actions_list_sorts_and_searches(job, client, workflow, query, expected):
+    assert listed(client.get(actions_url(job), query)) == expected
+
+
+def test_the_actions_list_pages_with_limit_and_start(job, client, workflow):
+    # when
+    response = client.get(actions_url(job), {"limit": 2, "start": 1})
+
+    # then
+    assert listed(response) == ["alpha refresh", "Zeta report"]
+    body = response.json()
+    assert (body["start"], body["count"], body["total"]) == (1, 2, 4)
+    assert body["_links"]["next"]["href"] == f"http://testserver{actions_url(job)}?limit=2&start=3"
+    assert body["_links"]["prev"]["href"] == f"http://testserver{actions_url(job)}?limit=2"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"sort": "unknown"}, "sort"),
+        ({"sort": "-data"}, "sort"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": "1001"}, "limit"),
+        ({"limit": "\u0661"}, "limit"),
+        ({"start": "-1"}, "start"),
+    ],
+)
+def test_a_bad_actions_list_parameter_is_a_400_naming_it(job, client, workflow, query, field):
+    response = client.get(actions_url(job), query)
+
+    assert response.status_code == 400, response.content
+    assert set(response.json()) == ERROR_KEYS
+    assert list(response.json()["details"]) == [field]
+
+
+def test_the_actions_list_still_embeds_attachments(job, client, workflow):
+    JobAttachmentFactory(action=workflow[0], name="report.csv")
+
+    body = client.get(actions_url(job), {"limit": 1}).json()
+
+    assert [item["name"] for item in body["_embedded"]["inf:job-action"][0]["attachments"]] == ["report.csv"]

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from informer import services as identity_services
 from jobs import services
 from tests.conftest import client_for
 from tests.factories import JobFactory, TenantFactory, UserFactory, make_draft, tag
@@ -422,3 +423,111 @@ def test_the_token_list_pages_with_ascii_digits_only(owner, client):
 
     assert response.status_code == 400, response.content
     assert list(response.json()["details"]) == ["limit"]
+
+
+# --- Text sorts: case-insensitive both ways, the same on SQLite and PostgreSQL ---------------------------
+
+MIXED_CASE = ["beta call", "alpha refresh", "Zeta report", "Mid sync"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("name", ["alpha refresh", "beta call", "Mid sync", "Zeta report"]),
+        ("-name", ["Zeta report", "Mid sync", "beta call", "alpha refresh"]),
+    ],
+)
+def test_text_sorts_ignore_case_in_both_directions(owner, client, sort, expected):
+    # given
+    for name in MIXED_CASE:
+        JobFactory(owner=owner, name=name)
+
+    # when
+    response = client.get("/api/jobs", {"sort": sort})
+
+    # then
+    assert response.status_code == 200
+    assert names(response.json()) == expected
+
+
+def test_text_sorts_compare_by_code_point_after_folding_ascii_case(owner, client):
+    # given names a locale's collation would order differently (it skips spaces and punctuation)
+    for name in ["ab", "A_b", "a-b", "a c", "aB c", "Ab-"]:
+        JobFactory(owner=owner, name=name)
+
+    # when
+    ascending = names(client.get("/api/jobs", {"sort": "name"}).json())
+    descending = names(client.get("/api/jobs", {"sort": "-name"}).json())
+
+    # then: space < '-' < '_' < letters, as their code points go
+    assert ascending == ["a c", "a-b", "A_b", "ab", "aB c", "Ab-"]
+    assert descending == list(reversed(ascending))
+
+
+def test_names_equal_but_for_case_are_ordered_by_id_in_the_sort_direction(owner, client):
+    # given
+    jobs = [JobFactory(owner=owner, name=name) for name in ["report", "Report", "REPORT"]]
+    by_id = [str(job.pk) for job in sorted(jobs, key=lambda job: job.pk)]
+
+    # when
+    ascending = [item["id"] for item in client.get("/api/jobs?sort=name").json()["_embedded"]["inf:job"]]
+    descending = [item["id"] for item in client.get("/api/jobs?sort=-name").json()["_embedded"]["inf:job"]]
+
+    # then
+    assert ascending == by_id
+    assert descending == list(reversed(by_id))
+
+
+def test_a_case_insensitive_sort_pages_without_gaps_or_repeats(owner, client):
+    # given
+    for name in ["b", "B", "a", "A", "c", "C", "a"]:
+        JobFactory(owner=owner, name=name)
+
+    # when
+    seen = []
+    for start in range(0, 7, 2):
+        seen += names(client.get(f"/api/jobs?sort=-name&limit=2&start={start}").json())
+
+    # then
+    assert [name.lower() for name in seen] == ["c", "c", "b", "b", "a", "a", "a"]
+    assert sorted(seen) == sorted(["b", "B", "a", "A", "c", "C", "a"])
+
+
+def test_empty_values_come_last_going_up_and_first_going_down(owner, client):
+    # given
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    JobFactory(owner=owner, name="Early", next_run_at=base)
+    JobFactory(owner=owner, name="Never", next_run_at=None)
+    JobFactory(owner=owner, name="Late", next_run_at=base + timedelta(days=1))
+
+    # when
+    ascending = names(client.get("/api/jobs", {"sort": "nextRunAt"}).json())
+    descending = names(client.get("/api/jobs", {"sort": "-nextRunAt"}).json())
+
+    # then
+    assert ascending == ["Early", "Late", "Never"]
+    assert descending == ["Never", "Late", "Early"]
+
+
+def test_a_secondary_text_key_ignores_case_too(owner, client):
+    # given
+    for name, job_type in [("beta", "email"), ("Alpha", "email"), ("alpha 2", "api-call"), ("Zulu", "api-call")]:
+        JobFactory(owner=owner, name=name, type=job_type)
+
+    # when
+    response = client.get("/api/jobs", {"sort": "type,-name"})
+
+    # then
+    assert names(response.json()) == ["Zulu", "alpha 2", "beta", "Alpha"]
+
+
+def test_token_names_sort_ignoring_case(owner, client):
+    # given
+    for name in ["beta", "Charlie", "alpha"]:
+        identity_services.token_create(user=owner, name=name)
+
+    # when
+    body = client.get("/api/tokens", {"sort": "name"}).json()
+
+    # then
+    assert [item["name"] for item in body["_embedded"]["inf:token"]] == ["alpha", "beta", "Charlie"]
