@@ -21,6 +21,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from informer import services
+from informer.api.schema import error_responses
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from informer.models import ApiToken, User
 
@@ -64,14 +65,16 @@ class LoginView(APIView):
 
     @extend_schema(
         summary="A CSRF token for the login (also set as the csrftoken cookie)",
-        responses=inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}),
+        responses={200: inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}), **error_responses(429)},
     )
     @method_decorator(ensure_csrf_cookie)
     def get(self, request: Request) -> Response:
         return Response({"csrfToken": get_token(request._request)})
 
     @extend_schema(
-        summary="Log in (session cookie; send the X-CSRFToken header)", request=LoginSerializer, responses=MeSerializer
+        summary="Log in (session cookie; send the X-CSRFToken header)",
+        request=LoginSerializer,
+        responses={200: MeSerializer, **error_responses(429)},
     )
     @method_decorator(ensure_csrf_cookie)
     def post(self, request: Request) -> Response:

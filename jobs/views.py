@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -16,10 +17,13 @@ from rest_framework.views import APIView
 
 from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission, object_codenames
+from informer.api.schema import body_choices, error_responses, hal_collection_schema
 from informer.models import Team, User
 from jobs import action_services, blueprints, draft_services, selectors, services
+from jobs.drivers import registry
+from jobs.drivers.registry import JOB_DRIVERS
 from jobs.filters import JobFilter
-from jobs.models import Job, JobTag
+from jobs.models import IntervalType, Job, JobTag
 from jobs.selectors import actions_with_attachments
 from jobs.serializers import JobListItemSerializer, JobSerializer, PrincipalSerializer, ShareSerializer
 from jobs.serializers_actions import JobActionSerializer
@@ -35,6 +39,11 @@ JOB_SORT_FIELDS = {
     "lastRunAt": "last_run_at",
     "ownerId": "owner_id",
 }
+
+
+def choosable(kind: registry.Kind) -> Callable[[], list[str]]:
+    """For the schema: the driver ids a request body may name (the available ones; any other is a 400)."""
+    return lambda: [driver_id for driver_id, _ in registry.choices(kind, available_only=True)]
 
 
 def tags_prefetch() -> Prefetch:
@@ -68,11 +77,34 @@ class JobLookupMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List jobs", parameters=[OpenApiParameter("tag", str, many=True)]),
-    create=extend_schema(summary="Create a job"),
+    list=extend_schema(
+        summary="List jobs",
+        parameters=[
+            OpenApiParameter("tag", str, many=True),
+            OpenApiParameter("enabled", bool),
+            OpenApiParameter("ownerId", int),
+            OpenApiParameter("type", str, enum=list(JOB_DRIVERS)),
+            OpenApiParameter("intervalType", str, enum=IntervalType.values),
+        ],
+    ),
+    create=extend_schema(
+        summary="Create a job",
+        responses={201: JobSerializer, **error_responses(409)},
+        extensions=body_choices(type=choosable("job")),
+    ),
     retrieve=extend_schema(summary="Get a job by id or natural id"),
-    update=extend_schema(summary="Update a job (merges the given fields)"),
-    partial_update=extend_schema(summary="Update a job (merges the given fields)"),
+    # PUT merges like PATCH (SPEC §2), so both take the partial body.
+    update=extend_schema(
+        summary="Update a job (merges the given fields)",
+        request=JobSerializer(partial=True),
+        responses={200: JobSerializer, **error_responses(409)},
+        extensions=body_choices(type=choosable("job")),
+    ),
+    partial_update=extend_schema(
+        summary="Update a job (merges the given fields)",
+        responses={200: JobSerializer, **error_responses(409)},
+        extensions=body_choices(type=choosable("job")),
+    ),
     destroy=extend_schema(summary="Delete a job"),
 )
 class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
@@ -228,10 +260,16 @@ class JobsListView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Who has access to a job"),
+    list=extend_schema(
+        summary="Who has access to a job",
+        responses=hal_collection_schema(ShareSerializer, "inf:share", "ShareCollection"),
+    ),
     retrieve=extend_schema(summary="One principal's access to a job"),
-    update=extend_schema(summary="Set one principal's access level (0 none, 1 view, 2 edit, 3 admin)"),
-    destroy=extend_schema(summary="Remove one principal's access"),
+    update=extend_schema(
+        summary="Set one principal's access level (0 none, 1 view, 2 edit, 3 admin)",
+        responses={200: ShareSerializer, **error_responses(409)},
+    ),
+    destroy=extend_schema(summary="Remove one principal's access", responses={204: None, **error_responses(409)}),
 )
 class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """``/api/jobs/{id}/shares[/{principalId}]``."""
@@ -313,7 +351,10 @@ class PrincipalListView(APIView):
 
     @extend_schema(
         summary="Users and teams that jobs can be shared with",
-        parameters=[OpenApiParameter("q", str)],
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+        ],
         responses=PrincipalSerializer(many=True),
     )
     def get(self, request: Request) -> Response:

@@ -10,8 +10,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
@@ -21,11 +22,12 @@ from informer.api.exceptions import DomainError
 from informer.api.filters import SearchFilter, SortFilter
 from informer.api.pagination import HalPagination, hal_collection
 from informer.api.permissions import ObjectPermission
+from informer.api.schema import body_choices, hal_collection_schema
 from jobs import action_services, previews
 from jobs.models import Job, JobAction, JobAttachment
 from jobs.selectors import actions_with_attachments
 from jobs.serializers_actions import JobActionSerializer, JobAttachmentSerializer, PreviewSerializer
-from jobs.views import JobLookupMixin
+from jobs.views import JobLookupMixin, choosable
 
 
 class PayloadTooLarge(DomainError):
@@ -61,11 +63,22 @@ class NestedJobMixin(JobLookupMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Actions of a job, in execution order (default sort `index`)"),
-    create=extend_schema(summary="Add an action (at `index`, default last)"),
+    list=extend_schema(
+        summary="Actions of a job, in execution order (default sort `index`)",
+        responses=hal_collection_schema(JobActionSerializer, "inf:job-action", "JobActionCollection"),
+    ),
+    create=extend_schema(
+        summary="Add an action (at `index`, default last)", extensions=body_choices(type=choosable("action"))
+    ),
     retrieve=extend_schema(summary="One action"),
-    update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
-    partial_update=extend_schema(summary="Update an action (merges; a new `index` moves it)"),
+    update=extend_schema(
+        summary="Update an action (merges; a new `index` moves it)",
+        request=JobActionSerializer(partial=True),
+        extensions=body_choices(type=choosable("action")),
+    ),
+    partial_update=extend_schema(
+        summary="Update an action (merges; a new `index` moves it)", extensions=body_choices(type=choosable("action"))
+    ),
     destroy=extend_schema(summary="Delete an action"),
 )
 class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
@@ -152,7 +165,12 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
         summary="Render the action as it would run now, delivering nothing",
         operation_id="jobs_actions_preview",
         request=PreviewSerializer,
-        responses=OpenApiResponse(description="Email: recipients, subject, body, attachments; webhook: request."),
+        responses=OpenApiResponse(
+            response=inline_serializer(
+                "ActionPreview", {"type": serializers.CharField(), "preview": serializers.DictField()}
+            ),
+            description="Email: recipients, subject, body, attachments; webhook: request.",
+        ),
     )
     def preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         action = self.get_object()
@@ -165,11 +183,20 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Attachments of an action, in the order they were added (default sort `createdAt`)"),
-    create=extend_schema(summary="Add an attachment"),
+    list=extend_schema(
+        summary="Attachments of an action, in the order they were added (default sort `createdAt`)",
+        responses=hal_collection_schema(JobAttachmentSerializer, "inf:job-attachment", "JobAttachmentCollection"),
+    ),
+    create=extend_schema(summary="Add an attachment", extensions=body_choices(type=choosable("attachment"))),
     retrieve=extend_schema(summary="One attachment"),
-    update=extend_schema(summary="Update an attachment (merges)"),
-    partial_update=extend_schema(summary="Update an attachment (merges)"),
+    update=extend_schema(
+        summary="Update an attachment (merges)",
+        request=JobAttachmentSerializer(partial=True),
+        extensions=body_choices(type=choosable("attachment")),
+    ),
+    partial_update=extend_schema(
+        summary="Update an attachment (merges)", extensions=body_choices(type=choosable("attachment"))
+    ),
     destroy=extend_schema(summary="Delete an attachment"),
 )
 class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -266,7 +293,10 @@ class RawBodyParser(FileUploadParser):
 
 
 @extend_schema_view(
-    retrieve=extend_schema(summary="Download the file of a `file` attachment", responses={200: bytes}),
+    # The file goes out with the content type it was uploaded with.
+    retrieve=extend_schema(
+        summary="Download the file of a `file` attachment", responses={(200, "*/*"): OpenApiTypes.BINARY}
+    ),
 )
 class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
     """``…/attachments/{attachmentId}/action-attachment-file-contents``: streamed download, size-capped upload."""
@@ -303,7 +333,14 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Upload the file of a `file` attachment (raw body or multipart field `file`)",
         operation_id="jobs_actions_attachments_file_upload",
-        request={"application/octet-stream": bytes, "multipart/form-data": {"type": "object"}},
+        request={
+            "application/octet-stream": OpenApiTypes.BINARY,
+            "multipart/form-data": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
         responses=JobAttachmentSerializer,
     )
     @transaction.atomic

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from informer.api.permissions import ObjectPermission
+from informer.api.schema import error_responses
 from jobs import draft_services
 from jobs.models import Job
 from jobs.serializers import JobSerializer
@@ -59,7 +60,10 @@ class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
         return job_response(self, draft)
 
     @extend_schema(
-        summary="Commit the draft onto the job", operation_id="jobs_draft_commit", request=None, responses=JobSerializer
+        summary="Commit the draft onto the job",
+        operation_id="jobs_draft_commit",
+        request=None,
+        responses={200: JobSerializer, **error_responses(409)},
     )
     @transaction.atomic
     def commit(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -6,13 +6,14 @@ from typing import Any
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from informer.api.pagination import hal_collection
+from informer.api.schema import hal_collection_schema
 from jobs.blueprints import BLUEPRINTS, blueprint, blueprint_available
 from jobs.drivers.base import Driver
 from jobs.drivers.registry import (
@@ -39,6 +40,11 @@ class DriverSerializer(serializers.Serializer):
     schema = serializers.DictField()
 
 
+def _driver_id(registry: dict[str, str]) -> OpenApiParameter:
+    """The ``{driver_id}`` of a detail route: one of the registered kinds (any other is a 404)."""
+    return OpenApiParameter("driver_id", str, OpenApiParameter.PATH, enum=list(registry))
+
+
 def driver_item(request: Request, driver: type[Driver], route: str) -> dict[str, Any]:
     href = request.build_absolute_uri(reverse(route, kwargs={"driver_id": driver.id}))
     return {"_links": {"self": {"href": href}}, **driver.describe()}
@@ -49,7 +55,11 @@ class JobDriverList(APIView):
 
     rel = "inf:job-driver"
 
-    @extend_schema(summary="Job types", responses=DriverSerializer(many=True))
+    @extend_schema(
+        summary="Job types",
+        operation_id="job_drivers_list",
+        responses=hal_collection_schema(DriverSerializer, "inf:job-driver", "JobDriverCollection"),
+    )
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-driver-detail") for driver in job_drivers()]
         return Response(hal_collection(request, self.rel, items))
@@ -58,7 +68,7 @@ class JobDriverList(APIView):
 class JobDriverDetail(APIView):
     """``GET /api/job-drivers/{id}``."""
 
-    @extend_schema(summary="One job type", responses=DriverSerializer)
+    @extend_schema(summary="One job type", responses=DriverSerializer, parameters=[_driver_id(JOB_DRIVERS)])
     def get(self, request: Request, driver_id: str) -> Response:
         if driver_id not in JOB_DRIVERS:
             raise Http404
@@ -68,7 +78,11 @@ class JobDriverDetail(APIView):
 class ActionDriverList(APIView):
     """``GET /api/job-action-drivers``."""
 
-    @extend_schema(summary="Action types", responses=DriverSerializer(many=True))
+    @extend_schema(
+        summary="Action types",
+        operation_id="job_action_drivers_list",
+        responses=hal_collection_schema(DriverSerializer, "inf:job-action-driver", "ActionDriverCollection"),
+    )
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-action-driver-detail") for driver in action_drivers()]
         return Response(hal_collection(request, "inf:job-action-driver", items))
@@ -77,7 +91,7 @@ class ActionDriverList(APIView):
 class ActionDriverDetail(APIView):
     """``GET /api/job-action-drivers/{id}``."""
 
-    @extend_schema(summary="One action type", responses=DriverSerializer)
+    @extend_schema(summary="One action type", responses=DriverSerializer, parameters=[_driver_id(ACTION_DRIVERS)])
     def get(self, request: Request, driver_id: str) -> Response:
         if driver_id not in ACTION_DRIVERS:
             raise Http404
@@ -87,7 +101,11 @@ class ActionDriverDetail(APIView):
 class AttachmentDriverList(APIView):
     """``GET /api/job-attachment-drivers``."""
 
-    @extend_schema(summary="Attachment types", responses=DriverSerializer(many=True))
+    @extend_schema(
+        summary="Attachment types",
+        operation_id="job_attachment_drivers_list",
+        responses=hal_collection_schema(DriverSerializer, "inf:job-attachment-driver", "AttachmentDriverCollection"),
+    )
     def get(self, request: Request) -> Response:
         items = [driver_item(request, driver, "job-attachment-driver-detail") for driver in attachment_drivers()]
         return Response(hal_collection(request, "inf:job-attachment-driver", items))
@@ -96,7 +114,9 @@ class AttachmentDriverList(APIView):
 class AttachmentDriverDetail(APIView):
     """``GET /api/job-attachment-drivers/{id}``."""
 
-    @extend_schema(summary="One attachment type", responses=DriverSerializer)
+    @extend_schema(
+        summary="One attachment type", responses=DriverSerializer, parameters=[_driver_id(ATTACHMENT_DRIVERS)]
+    )
     def get(self, request: Request, driver_id: str) -> Response:
         if driver_id not in ATTACHMENT_DRIVERS:
             raise Http404
@@ -128,7 +148,11 @@ def template_item(request: Request, template_id: str, template: dict[str, Any]) 
 class JobTemplateList(APIView):
     """``GET /api/job-templates``: blueprints for ``POST /api/jobs`` with ``templateId``."""
 
-    @extend_schema(summary="Job templates", responses=JobTemplateSerializer(many=True))
+    @extend_schema(
+        summary="Job templates",
+        operation_id="job_templates_list",
+        responses=hal_collection_schema(JobTemplateSerializer, "inf:job-template", "JobTemplateCollection"),
+    )
     def get(self, request: Request) -> Response:
         items = [template_item(request, key, value) for key, value in BLUEPRINTS.items()]
         return Response(hal_collection(request, "inf:job-template", items))
@@ -137,7 +161,11 @@ class JobTemplateList(APIView):
 class JobTemplateDetail(APIView):
     """``GET /api/job-templates/{id}``."""
 
-    @extend_schema(summary="One job template", responses=JobTemplateSerializer)
+    @extend_schema(
+        summary="One job template",
+        responses=JobTemplateSerializer,
+        parameters=[OpenApiParameter("template_id", str, OpenApiParameter.PATH, enum=list(BLUEPRINTS))],
+    )
     def get(self, request: Request, template_id: str) -> Response:
         template = blueprint(template_id)
         if template is None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -83,14 +84,22 @@ class JobFireTimesView(APIView):
     @extend_schema(
         summary="Preview the fire times of a schedule",
         parameters=[
-            OpenApiParameter("interval", str, description="Cron expression, '<n> <unit>' or empty for once"),
-            OpenApiParameter("intervalType", str, enum=["cron", "simple", "once"]),
-            OpenApiParameter("timezone", str, description="IANA time zone (default UTC)"),
+            OpenApiParameter(
+                "interval",
+                {"type": "string", "maxLength": 200},
+                required=True,
+                allow_blank=True,
+                description="Cron expression or '<n> <unit>'; empty for intervalType=once",
+            ),
+            OpenApiParameter("intervalType", str, enum=IntervalType.values, default=IntervalType.CRON.value),
+            OpenApiParameter(
+                "timezone", {"type": "string", "maxLength": 64}, description="IANA time zone (default UTC)"
+            ),
             OpenApiParameter("startOn", str),
             OpenApiParameter("endOn", str),
             OpenApiParameter("dstPolicy", str, description='JSON: {"gap": "shift"|"skip", "repeat": "first"|"both"}'),
-            OpenApiParameter("count", int, description="How many (1-1000, default 10)"),
-            OpenApiParameter("after", str, description="ISO datetime; default now"),
+            OpenApiParameter("count", {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 10}),
+            OpenApiParameter("after", OpenApiTypes.DATETIME, description="ISO datetime; default now"),
             OpenApiParameter("detail", bool, description="Add local time and DST flags per fire time"),
         ],
         responses=FireTimesResponse,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from informer.api.filters import StrictBooleanFilter
 from informer.api.permissions import ObjectPermission
+from informer.api.schema import error_responses
 from jobs.models import Job
 from jobs.views import JobLookupMixin, JobViewSet
 from runs import services
@@ -33,7 +34,7 @@ class RunnableJobViewSet(JobViewSet):
         summary="Run a job now",
         operation_id="jobs_run",
         request=RunNowSerializer,
-        responses={202: RunSerializer},
+        responses={202: RunSerializer, **error_responses(409)},
     )
     @transaction.atomic
     def run(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -59,16 +60,18 @@ class RunFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Run history of a job"),
+    list=extend_schema(summary="Run history of a job", parameters=[OpenApiParameter("success", bool)]),
     retrieve=extend_schema(summary="One run"),
-    destroy=extend_schema(summary="Delete one run from the history"),
+    destroy=extend_schema(summary="Delete one run from the history", responses={204: None, **error_responses(409)}),
     clear=extend_schema(
         summary="Clear a job's history (finished runs)",
         operation_id="jobs_history_clear",
         request=None,
         responses={204: None},
     ),
-    cancel=extend_schema(summary="Cancel a queued or running run", request=None, responses=RunSerializer),
+    cancel=extend_schema(
+        summary="Cancel a queued or running run", request=None, responses={200: RunSerializer, **error_responses(409)}
+    ),
 )
 class JobHistoryViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """``/api/jobs/{id}/history[/{historyId}]``."""

@@ -1,11 +1,19 @@
-"""OpenAPI additions: the error shape as a component, referenced by every operation."""
+"""OpenAPI additions: the error shape on every operation, HAL envelopes, strict bodies and sort choices."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiFilterExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, extend_schema_serializer, inline_serializer
+from rest_framework import serializers
 
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["statusCode", "error", "message", "details"],
@@ -17,30 +25,157 @@ ERROR_SCHEMA = {
     },
 }
 
-_COMMON = {
+# What any operation can answer, whatever it does.
+ALWAYS = {
     "400": "The request is invalid; `details` names each offending field.",
-    "401": "Not authenticated.",
-    "403": "Authenticated and allowed to read, but not allowed to do this.",
+    "401": "Not authenticated, or the credentials are invalid.",
+    "403": "Authenticated and allowed to read, but not allowed to do this (or the CSRF check failed).",
     "404": "Not found, or not visible to the caller.",
+    "406": "None of the media types in `Accept` can be served.",
     "500": "Internal error.",
+}
+# What an operation that reads a request body can answer besides.
+WITH_BODY = {
+    "413": "The request body is too large.",
+    "415": "The request body's `Content-Type` is not one this operation reads.",
+}
+# Answered by specific operations only; views ask for them with ``error_responses(...)``.
+SPECIFIC = {
+    409: "The request clashes with the current state (a duplicate slug, no draft to commit, a finished run...).",
+    429: "Too many attempts; `Retry-After` says when to try again.",
+}
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+# SPEC §2: bodies are JSON. The form parsers serve the browsable API; a form cannot carry the JSON
+# objects (``data``, ``dstPolicy``, ``runCondition``) most bodies have, so they are left out of the contract.
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The operation key under which ``body_choices()`` hands the allowed values to the post-processing hook.
+CHOICES_KEY = "x-body-choices"
+
+LINK_SCHEMA = {
+    "type": "object",
+    "required": ["href"],
+    "properties": {"href": {"type": "string", "format": "uri"}},
 }
 
 
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """``extend_schema(responses={200: X, **error_responses(409)})``: statuses only some operations answer."""
+    return {code: OpenApiResponse(response=ERROR_REF, description=SPECIFIC[code]) for code in codes}
+
+
+def body_choices(**choices: Callable[[], Iterable[str]]) -> dict[str, Any]:
+    """``extend_schema(extensions=body_choices(type=lambda: [...]))``: the values a body's property takes.
+
+    The values live with the view's app (a driver registry), which the serializer checks by hand; the
+    hook below asks for them when the schema is built (drivers load lazily) and writes them into the
+    request component as an ``enum``.
+    """
+    return {CHOICES_KEY: choices}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "required": ["self"],
+        "properties": {"self": LINK_SCHEMA, "next": LINK_SCHEMA, "prev": LINK_SCHEMA},
+    }
+)
+class CollectionLinksField(serializers.DictField):
+    """The ``_links`` of a collection (documentation only)."""
+
+
+def hal_collection_schema(item: type[serializers.Serializer], rel: str, name: str) -> serializers.Serializer:
+    """The HAL collection envelope of SPEC §2 around ``item``s, as ``hal_collection`` and ``HalPagination`` build it."""
+    fields = {
+        "_links": CollectionLinksField(),
+        "_embedded": inline_serializer(f"{name}Embedded", {rel: item(many=True)}),
+        "start": serializers.IntegerField(min_value=0),
+        "count": serializers.IntegerField(min_value=0),
+        "total": serializers.IntegerField(min_value=0),
+    }
+    # ``many=False``: on a viewset's ``list`` drf-spectacular would otherwise wrap the envelope in an array.
+    envelope = extend_schema_serializer(many=False)(type(name, (serializers.Serializer,), fields))
+    return envelope()
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Post-processing hook: declare the error component and attach it to every operation."""
-    components = result.setdefault("components", {}).setdefault("schemas", {})
-    components["Error"] = ERROR_SCHEMA
-    ref = {"$ref": "#/components/schemas/Error"}
+    """Post-processing hook: the error component on every operation, strict JSON request bodies, body choices."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
-            if method not in {"get", "post", "put", "patch", "delete"}:
+            if method not in HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for code, description in _COMMON.items():
+            codes = {**ALWAYS, **(WITH_BODY if "requestBody" in operation else {})}
+            for code, description in codes.items():
                 responses.setdefault(
-                    code, {"description": description, "content": {"application/json": {"schema": ref}}}
+                    code, {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
                 )
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                for media_type in FORM_MEDIA_TYPES:
+                    content.pop(media_type, None)
+            bodies = _request_components(operation, schemas)
+            for component in bodies:
+                # SPEC §2: an unknown key in a body is a 400 (``_links``, ``_embedded`` and read-only fields,
+                # absent from request components, are ignored but never needed).
+                component.setdefault("additionalProperties", False)
+            for name, values in operation.pop(CHOICES_KEY, {}).items():
+                for component in bodies:
+                    if name in component.get("properties", {}):
+                        component["properties"][name]["enum"] = list(values())
     return result
+
+
+def _request_components(operation: dict[str, Any], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object components an operation's request body refers to, one per media type."""
+    found: list[dict[str, Any]] = []
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        component = schemas.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/components/schemas/") else None
+        if component is not None and component.get("type") == "object" and component not in found:
+            found.append(component)
+    return found
+
+
+class SortFilterExtension(OpenApiFilterExtension):
+    """``sort`` documented with its values: each sortable field, ascending or with ``-`` descending."""
+
+    target_class = "informer.api.filters.SortFilter"
+
+    def get_schema_operation_parameters(self, auto_schema: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        view = auto_schema.view
+        parameters = self.target.get_schema_operation_parameters(view)
+        names = sorted(getattr(view, "sort_fields", {}))
+        for parameter in parameters:
+            if parameter["name"] == "sort":
+                parameter["schema"] = {
+                    "type": "string",
+                    "enum": [value for name in names for value in (name, f"-{name}")],
+                    "default": getattr(view, "default_sort", "name"),
+                }
+        return parameters
+
+
+class BlankableEmailFieldExtension(OpenApiSerializerFieldExtension):
+    """An email that may be blank is ``""`` or an address, which ``format: email`` alone would refuse.
+
+    A read-only email shows what is stored, and Django stores a user without an address as ``""``.
+    """
+
+    target_class = "rest_framework.fields.EmailField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        blankable = self.target.allow_blank or self.target.read_only
+        if blankable and schema.get("format") == "email":
+            # No top-level type: drf-spectacular would add ``format: email`` back from the field's validator.
+            email = {"type": schema.pop("type"), "format": schema.pop("format")}
+            if self.target.max_length is not None:
+                email["maxLength"] = self.target.max_length
+            schema["anyOf"] = [email, {"type": "string", "maxLength": 0}]
+        return schema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

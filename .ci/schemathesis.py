@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Fuzz the live API against its own OpenAPI schema with schemathesis.
+
+A fresh SQLite database in a temporary directory is migrated and seeded (a tenant, two users, API
+tokens, a job with an action and a file attachment, one run), the service is started on a free
+loopback port, and ``st run`` exercises every operation of ``/api/schema``. The run fails on any server
+error, on a response that does not match its documented schema, content type or status code.
+
+The fixed ids of the seeded objects reach schemathesis through environment variables that
+``.ci/schemathesis.toml`` reads, so that id-taking routes answer with real objects and not only 404s.
+
+Usage: ``.venv/bin/python .ci/schemathesis.py [--max-examples N] [-- <extra st run options>]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / ".ci" / "schemathesis.toml"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+TENANT = "fuzz"
+OWNER = "fuzz-owner"
+COLLEAGUE = "fuzz-colleague"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=15, help="Test cases per operation and phase.")
+    # One worker: with several, Python 3.11 before 3.11.8 can fail inside the generator itself (a race in
+    # ast.parse, CPython gh-106905), which would fail the run for no fault of the service.
+    parser.add_argument("--workers", default="1", help="Concurrent schemathesis workers.")
+    parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed, to replay a run.")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory (database, server log).")
+    parser.add_argument("st_args", nargs="*", help="Extra options for 'st run' (after --).")
+    args = parser.parse_args()
+
+    python = Path(sys.executable)
+    st = python.parent / "st"
+    if not st.exists():
+        print(f"schemathesis is not installed next to {python} (pip install -e '.[dev]').", file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="informer-schemathesis-"))
+    env = service_env(workdir)
+    server: subprocess.Popen[bytes] | None = None
+    log_path = workdir / "server.log"
+    try:
+        manage(python, env, "migrate", "--no-input", "-v", "0")
+        seeded = seed(python, env)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+                [str(python), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(f"{base}/api/schema", server)
+        seeded.update(seed_over_http(base, seeded))
+        st_env = {**env, **{f"INFORMER_ST_{key.upper()}": str(value) for key, value in seeded.items()}}
+        command = [
+            str(st),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{base}/api/schema",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(args.max_examples),
+            "--workers",
+            args.workers,
+            "--no-color",
+            *(["--seed", str(args.seed)] if args.seed is not None else []),
+            *args.st_args,
+        ]
+        print("+", " ".join(command), flush=True)
+        status = subprocess.run(command, cwd=workdir, env=st_env, check=False).returncode  # noqa: S603
+        if status != 0:
+            report_server_errors(log_path)
+        return status
+    finally:
+        if server is not None:
+            stop(server)
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def service_env(workdir: Path) -> dict[str, str]:
+    """The service's environment: a private database, media and var directory; no Redis, no debug pages."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "INFORMER_PRODUCTION", "MEDIA_ROOT", "STATIC_ROOT"}
+    }
+    env.update(
+        INFORMER_VAR_DIR=str(workdir / "var"),
+        DATABASE_URL=f"sqlite:///{workdir / 'informer.sqlite3'}",
+        MEDIA_ROOT=str(workdir / "media"),
+        DJANGO_SETTINGS_MODULE="informer.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def manage(python: Path, env: dict[str, str], *arguments: str) -> str:
+    """Run a management command and return its standard output."""
+    done = subprocess.run(  # noqa: S603
+        [str(python), "manage.py", *arguments], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def seed(python: Path, env: dict[str, str]) -> dict[str, Any]:
+    """A tenant, the owner (staff, so the workers routes answer), a colleague to share with, and tokens."""
+    manage(python, env, "create_tenant", TENANT)
+    manage(python, env, "create_user", OWNER, "--tenant", TENANT, "--staff", "--email", "owner@example.com")
+    manage(python, env, "create_user", COLLEAGUE, "--tenant", TENANT)
+    token = manage(python, env, "create_api_token", OWNER, "--name", "schemathesis")
+    # DELETE /api/tokens/{id} is pointed at this one, so the run never revokes the token it uses.
+    spare = manage(python, env, "create_api_token", OWNER, "--name", "spare")
+    return {"token": token, "spare_secret": spare}
+
+
+def seed_over_http(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
+    """The objects that id-taking routes need, created through the API itself."""
+    token = seeded["token"]
+    tokens = call(base, token, "GET", "/api/tokens?sort=name")["_embedded"]["inf:token"]
+    spare_id = next(item["id"] for item in tokens if item["name"] == "spare")
+    colleague = next(
+        item["id"] for item in call(base, token, "GET", f"/api/principals?q={COLLEAGUE}") if item["type"] == "user"
+    )
+    job = call(base, token, "POST", "/api/jobs", {"type": "email", "name": "Fuzzed", "interval": "0 8 * * *"})
+    # Every DELETE of one object gets an object of its own (see schemathesis.toml): the others stay.
+    doomed_job = call(base, token, "POST", "/api/jobs", {"type": "email", "name": "Doomed", "interval": "0 9 * * *"})
+    email = {"to": "someone@example.com", "subject": "Hello", "body": "Hi"}
+    actions = f"/api/jobs/{job['id']}/actions"
+    action = call(base, token, "POST", actions, {"type": "email", "name": "Mail", "data": email})
+    doomed_action = call(base, token, "POST", actions, {"type": "email", "name": "Doomed", "data": email})
+    attachments = f"{actions}/{action['id']}/attachments"
+    attachment = call(base, token, "POST", attachments, {"type": "file", "name": "notes.txt"})
+    doomed_attachment = call(base, token, "POST", attachments, {"type": "file", "name": "doomed.txt"})
+    call(
+        base,
+        token,
+        "PUT",
+        f"{attachments}/{attachment['id']}/action-attachment-file-contents",
+        b"some notes\n",
+        content_type="text/plain",
+    )
+    run = call(base, token, "POST", f"/api/jobs/{job['id']}", {})
+    doomed_run = call(base, token, "POST", f"/api/jobs/{job['id']}", {})
+    return {
+        "spare_token_id": spare_id,
+        "job_id": job["id"],
+        "doomed_job_id": doomed_job["id"],
+        "action_id": action["id"],
+        "doomed_action_id": doomed_action["id"],
+        "attachment_id": attachment["id"],
+        "doomed_attachment_id": doomed_attachment["id"],
+        "run_id": run["id"],
+        "doomed_run_id": doomed_run["id"],
+        "principal_id": colleague,
+    }
+
+
+def call(
+    base: str, token: str, method: str, path: str, body: Any = None, *, content_type: str = "application/json"
+) -> Any:
+    """One API request; anything but a 2xx stops the run with the answer."""
+    data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310 - loopback only
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            raw = response.read()
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"Seeding failed: {method} {path} answered {error.code}: {error.read()[:500]!r}") from None
+    return json.loads(raw) if raw else None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"The server exited with {server.returncode} before answering.")
+        try:
+            with urllib.request.urlopen(url, timeout=5):  # noqa: S310
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise SystemExit(f"The server did not answer {url} within {timeout:.0f} s.")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server's process group (runserver may have children), gently first."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def report_server_errors(log_path: Path, limit: int = 200) -> None:
+    """The tracebacks the server logged, to go with schemathesis' report of the 500s."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    errors = [index for index, line in enumerate(lines) if " ERROR " in line]
+    if not errors:
+        return
+    print(f"\n--- server log: {len(errors)} logged error(s); the first ones follow ---")
+    shown = 0
+    for index in errors:
+        block = [lines[index]]
+        for line in lines[index + 1 :]:
+            if line.startswith(("[", "20")) and " ERROR " not in line:
+                break
+            block.append(line)
+        print("\n".join(block))
+        shown += len(block)
+        if shown > limit:
+            break
+
+
+if __name__ == "__main__":
+    sys.exit(main())
