@@ -268,3 +268,41 @@ def test_help(name, capsys):
     assert out.startswith("usage:")
     assert name in out
     assert "--help" in out
+
+
+# --- create_tenant: the slug is validated as everywhere else ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slug",
+    ["Bad Slug!", "has space", "dots.are.out", "slash/no", "caf\u00e9", "\u0661", "", "x" * 65, "new\nline"],
+)
+def test_create_tenant_with_an_invalid_slug_fails_readably_and_creates_nothing(slug):
+    # given
+    before = counts()
+
+    # when
+    with pytest.raises(CommandError) as error:
+        run("create_tenant", slug)
+
+    # then
+    assert str(error.value).startswith(f"Invalid tenant slug '{slug}': ")
+    assert error.value.returncode == 1
+    assert counts() == before
+
+
+def test_create_tenant_names_the_rule_it_broke():
+    with pytest.raises(CommandError) as error:
+        run("create_tenant", "Bad Slug!")
+
+    assert str(error.value) == (
+        "Invalid tenant slug 'Bad Slug!': Enter a valid \u201cslug\u201d consisting of letters, numbers, underscores"
+        " or hyphens."
+    )
+
+
+@pytest.mark.parametrize("slug", ["acme", "acme-2", "ACME_eu", "a", "x" * 64])
+def test_create_tenant_accepts_every_valid_slug(slug):
+    run("create_tenant", slug)
+
+    assert Tenant.objects.filter(slug=slug).exists()

@@ -9,6 +9,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from informer import services
 from informer.api.exceptions import DomainError
+from informer.models import Tenant
+
+
+def check_slug(slug: str) -> None:
+    """Refuse, before anything is written, a slug the tenant's field refuses; the CommandError names it."""
+    # The field's own validators (validate_slug, max_length 64): the admin's rule and, with DRF's SlugField,
+    # the API's for slugs — ASCII letters, digits, '-' and '_'.
+    try:
+        Tenant._meta.get_field("slug").clean(slug, None)
+    except ValidationError as error:
+        raise CommandError(f"Invalid tenant slug '{slug}': {' '.join(error.messages)}") from None
 
 
 class Command(BaseCommand):
@@ -21,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-concurrent-jobs", type=int, default=10)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_slug(options["slug"])
         try:
             tenant = services.tenant_create(
                 slug=options["slug"],
