@@ -129,9 +129,23 @@ class InformerUserAdmin(GrantLimitMixin, TenantScopedAdminMixin, UserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(GrantLimitMixin, TenantScopedAdminMixin, GroupAdmin):
-    list_display = ["name", "display_name", "tenant"]
+    list_display = ["local_name", "display_name", "tenant"]
     list_filter = ["tenant"]
-    fields = ["name", "display_name", "tenant", "permissions"]
+    fields = ["local_name", "display_name", "tenant", "permissions"]
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None or request.user.is_superuser:
+            return form
+        tenant_id = request.user.tenant_id
+
+        class InTenant(form):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                # The new team is the staff user's tenant's: known before validation, its name is checked there.
+                self.instance.tenant_id = tenant_id
+
+        return InTenant
 
     def manageable(self, request: HttpRequest, team: Team) -> bool:
         """A team is changed only by someone holding all its permissions (the form could not show the rest)."""

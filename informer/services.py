@@ -1,15 +1,23 @@
-"""Writes to tenants, users and API tokens."""
+"""Writes to tenants, users, teams and API tokens."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from informer.api.exceptions import Conflict, DomainError
-from informer.models import ApiToken, Team, Tenant, User, hash_token, validate_timezone_name
+from informer.models import (
+    TEAM_NAME_MAX_LENGTH,
+    ApiToken,
+    Team,
+    Tenant,
+    User,
+    hash_token,
+    team_name_taken,
+    validate_timezone_name,
+)
 
 
 @transaction.atomic
@@ -50,16 +58,34 @@ def user_create(
     return user
 
 
+def team_name_clean(name: str) -> str:
+    """``name`` as a team name: trimmed, not empty, not too long (a 400 naming ``group`` otherwise)."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise DomainError("A team name cannot be empty.", field="group")
+    if len(cleaned) > TEAM_NAME_MAX_LENGTH:
+        raise DomainError(f"A team name has at most {TEAM_NAME_MAX_LENGTH} characters.", field="group")
+    return cleaned
+
+
+@transaction.atomic
+def team_create(*, tenant: Tenant, name: str, display_name: str = "") -> Team:
+    """Create team ``name`` in ``tenant``; the name must be new to the tenant, whatever its case."""
+    name = team_name_clean(name)
+    if Team.objects.filter(tenant=tenant, local_name__iexact=name).exists():
+        raise Conflict(team_name_taken(name), field="group")
+    try:
+        with transaction.atomic():
+            return Team.objects.create(tenant=tenant, local_name=name, display_name=display_name)
+    except IntegrityError:
+        # Another request made it between the check and the insert.
+        raise Conflict(team_name_taken(name), field="group") from None
+
+
 def team_get_or_create(*, tenant: Tenant, name: str) -> Team:
-    """The team ``name`` of ``tenant``, created when missing."""
-    team = Team.objects.filter(name=name).first()
-    if team is not None:
-        if team.tenant_id != tenant.pk:
-            raise Conflict(f"The team name '{name}' is taken by another tenant.", field="group")
-        return team
-    if Group.objects.filter(name=name).exists():
-        raise Conflict(f"A plain group named '{name}' already exists.", field="group")
-    return Team.objects.create(name=name, tenant=tenant)
+    """The team of ``tenant`` named ``name`` (whatever its case), created when missing."""
+    team = Team.objects.filter(tenant=tenant, local_name__iexact=team_name_clean(name)).first()
+    return team if team is not None else team_create(tenant=tenant, name=name)
 
 
 def token_create(*, user: User, name: str = "", expires_days: int | None = None) -> tuple[ApiToken, str]:

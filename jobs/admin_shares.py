@@ -39,7 +39,7 @@ class TenantTeamSelect(GroupManage):
     tenant_id: int | None = None
 
     def clean_group(self) -> Team:
-        team = Team.objects.filter(name=self.cleaned_data["group"], tenant_id=self.tenant_id).first()
+        team = Team.objects.filter(local_name__iexact=self.cleaned_data["group"], tenant_id=self.tenant_id).first()
         if team is None:
             raise forms.ValidationError(self.fields["group"].error_messages["does_not_exist"])
         return team

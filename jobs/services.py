@@ -160,8 +160,9 @@ def principal_of(obj: User | Group) -> Principal:
     if isinstance(obj, User):
         return Principal("user", obj.pk, obj.username, obj.display_name)
     team = obj if isinstance(obj, Team) else Team.objects.filter(pk=obj.pk).first()
-    display = (team.display_name if team else "") or obj.name
-    return Principal("group", obj.pk, obj.name, display)
+    if team is None:  # a plain group (the installation's, not a tenant's)
+        return Principal("group", obj.pk, obj.name, obj.name)
+    return Principal("group", team.pk, team.local_name, team.display_name or team.local_name)
 
 
 def principal_resolve(*, tenant_id: int, principal_id: str) -> User | Team:

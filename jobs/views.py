@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from informer.api.filters import INTEGER_MAX, INTEGER_MIN
 from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission, object_codenames
 from informer.api.schema import body_choices, error_responses, hal_collection_schema
@@ -82,7 +83,7 @@ class JobLookupMixin:
         parameters=[
             OpenApiParameter("tag", str, many=True),
             OpenApiParameter("enabled", bool),
-            OpenApiParameter("ownerId", int),
+            OpenApiParameter("ownerId", {"type": "integer", "minimum": INTEGER_MIN, "maximum": INTEGER_MAX}),
             OpenApiParameter("type", str, enum=list(JOB_DRIVERS)),
             OpenApiParameter("intervalType", str, enum=IntervalType.values),
         ],
@@ -369,9 +370,9 @@ class PrincipalListView(APIView):
             users = users.filter(
                 Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
             )
-            teams = teams.filter(Q(name__icontains=query) | Q(display_name__icontains=query))
+            teams = teams.filter(Q(local_name__icontains=query) | Q(display_name__icontains=query))
         principals = [services.principal_of(user) for user in users.order_by("username")[: int(limit)]]
-        principals += [services.principal_of(team) for team in teams.order_by("name")[: int(limit)]]
+        principals += [services.principal_of(team) for team in teams.order_by("local_name")[: int(limit)]]
         data = [
             {"id": p.id, "type": p.kind, "name": p.name, "display_name": p.display_name}
             for p in principals[: int(limit)]

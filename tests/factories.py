@@ -34,6 +34,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
         model = Team
 
     name = factory.Sequence(lambda n: f"team{n}")
+    local_name = factory.LazyAttribute(lambda team: team.name)  # the team's own name; save() derives the group's
     tenant = factory.SubFactory(TenantFactory)
 
 

@@ -302,7 +302,7 @@ def test_a_team_with_more_rights_than_the_editor_is_read_only(tenant, db_state):
     client = logged_in(staff(tenant, *TEAM_ADMIN))
     before = db_state()
 
-    response = client.post(f"/admin/informer/team/{team.pk}/change/", {"name": "admins", "permissions": []})
+    response = client.post(f"/admin/informer/team/{team.pk}/change/", {"local_name": "admins", "permissions": []})
 
     assert response.status_code == 403
     assert db_state() == before
@@ -311,10 +311,10 @@ def test_a_team_with_more_rights_than_the_editor_is_read_only(tenant, db_state):
 def test_a_new_team_belongs_to_the_staff_users_tenant(tenant, beta):
     client = logged_in(staff(tenant, *TEAM_ADMIN))
 
-    response = client.post("/admin/informer/team/add/", {"name": "writers", "tenant": beta.pk})
+    response = client.post("/admin/informer/team/add/", {"local_name": "writers", "tenant": beta.pk})
 
     assert response.status_code == 302
-    assert Team.objects.get(name="writers").tenant == tenant
+    assert Team.objects.get(local_name="writers").tenant == tenant
 
 
 # --- Tenants --------------------------------------------------------------------------------------------

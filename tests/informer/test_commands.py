@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from informer.models import ApiToken, Team, Tenant, User, hash_token
 from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
 from tests.conftest import bearer_client
-from tests.factories import TeamFactory, TenantFactory, UserFactory
+from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,11 +94,11 @@ def test_create_user_in_a_tenant_with_teams_and_staff():
     assert user.tenant == acme
     assert user.is_staff and not user.is_superuser
     assert user.email == "bob@acme.test"
-    assert sorted(Team.objects.filter(user=user).values_list("name", "tenant__slug")) == [
+    assert sorted(Team.objects.filter(user=user).values_list("local_name", "tenant__slug")) == [
         ("devs", "acme"),
         ("ops", "acme"),
     ]
-    assert "Created user 'bob' in tenant 'acme'" in out
+    assert "Created user 'bob' in tenant 'acme', in team(s) 'devs', 'ops'." in out
     login = APIClient().post("/api/login", {"username": "bob", "password": "a-long-password"}, format="json")
     assert login.status_code == 200
     assert login.json()["tenantSlug"] == "acme"
@@ -111,7 +111,7 @@ def test_create_user_joins_an_existing_team_of_its_tenant():
     run("create_user", "carol", "--tenant", "acme", "--group", "ops")
 
     assert list(User.objects.get(username="carol").groups.values_list("pk", flat=True)) == [team.pk]
-    assert Team.objects.filter(name="ops").count() == 1
+    assert Team.objects.filter(local_name="ops").count() == 1
 
 
 def test_create_user_defaults_to_the_default_tenant_and_no_password():
@@ -135,7 +135,8 @@ def test_create_superuser():
     [
         (["erin", "--tenant", "nope"], "nope"),
         (["taken", "--tenant", "acme"], "taken"),
-        (["erin", "--tenant", "acme", "--group", "beta-team"], "beta-team"),
+        (["erin", "--tenant", "acme", "--group", "  "], "empty"),
+        (["erin", "--tenant", "acme", "--group", "x" * 101], "at most 100"),
     ],
 )
 def test_create_user_errors_change_nothing(args, word):
@@ -306,3 +307,178 @@ def test_create_tenant_accepts_every_valid_slug(slug):
     run("create_tenant", slug)
 
     assert Tenant.objects.filter(slug=slug).exists()
+
+
+# --- create_user --group: team names per tenant ---------------------------------------------------------
+
+
+def test_create_user_makes_its_tenants_own_team_when_another_tenant_has_that_name():
+    # given
+    acme = TenantFactory(slug="acme")
+    beta_team = TeamFactory(name="analysts", tenant=TenantFactory(slug="beta"))
+
+    # when
+    out = run("create_user", "erin", "--tenant", "acme", "--group", "analysts")
+
+    # then
+    team = Team.objects.get(user__username="erin")
+    assert (team.local_name, team.tenant_id) == ("analysts", acme.pk)
+    assert team.pk != beta_team.pk
+    assert list(beta_team.user_set.all()) == []
+    assert "in team(s) 'analysts'" in out
+
+
+def test_create_user_joins_the_team_whose_name_differs_only_in_case():
+    # given
+    acme = TenantFactory(slug="acme")
+    team = TeamFactory(name="analysts", tenant=acme)
+
+    # when
+    out = run("create_user", "fay", "--tenant", "acme", "--group", "Analysts")
+
+    # then
+    assert list(User.objects.get(username="fay").groups.values_list("pk", flat=True)) == [team.pk]
+    assert list(Team.objects.values_list("local_name", flat=True)) == ["analysts"]
+    assert "in team(s) 'analysts'" in out
+
+
+# --- seed_demo: only what it made ---------------------------------------------------------------------
+
+
+def logs_in(username: str, password: str) -> bool:
+    return (
+        APIClient().post("/api/login", {"username": username, "password": password}, format="json").status_code == 200
+    )
+
+
+def test_seed_demo_changes_nothing_when_run_again(db_state):
+    # given
+    run("seed_demo")
+    before = db_state()
+
+    # when
+    out = run("seed_demo")
+
+    # then
+    assert db_state() == before
+    assert "Log in as 'admin' (superuser), 'demo', 'viewer' or 'acme' with password 'informer-demo'." in out
+
+
+def test_seed_demo_leaves_a_user_it_did_not_make_alone_and_says_so():
+    # given: an operator made 'admin' (createsuperuser) and someone else made 'demo'
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True, password="operator-secret")
+    demo = UserFactory(username="demo", password="informer-demo")
+    rows = list(User.objects.filter(pk__in=[admin.pk, demo.pk]).order_by("pk").values())
+
+    # when
+    out = run("seed_demo")
+
+    # then: neither was changed (password, flags, teams), and the output says what is true of each
+    assert list(User.objects.filter(pk__in=[admin.pk, demo.pk]).order_by("pk").values()) == rows
+    assert not admin.groups.exists() and not demo.groups.exists()
+    assert "Log in as 'viewer' or 'acme' with password 'informer-demo'." in out
+    assert (
+        "User 'admin' exists and was not made by seed_demo: it was left as it is, "
+        "and the password above does not log it in."
+    ) in out
+    assert (
+        "User 'demo' exists and was not made by seed_demo: it was left as it is, and the password above logs it in."
+        in out
+    )
+    assert logs_in("admin", "operator-secret") and not logs_in("admin", "informer-demo")
+    # and nothing of theirs was shared or given jobs
+    assert not Job.objects.filter(owner__in=[admin, demo]).exists()
+
+
+def test_seed_demo_never_shares_or_changes_someone_elses_jobs(db_state):
+    # given: a 'demo' user of someone else's with jobs, one of them named like a demo job
+    demo = UserFactory(username="demo", tenant=Tenant.objects.get(slug="default"))
+    theirs = [
+        JobFactory(owner=demo, name="Aardvark", slug="aardvark"),
+        JobFactory(owner=demo, name="Weekly sales report", slug="weekly-sales-report"),
+    ]
+    rows = list(Job.objects.filter(pk__in=[job.pk for job in theirs]).order_by("pk").values())
+
+    # when
+    out = run("seed_demo")
+
+    # then
+    assert list(Job.objects.filter(pk__in=[job.pk for job in theirs]).order_by("pk").values()) == rows
+    assert not JobGroupObjectPermission.objects.filter(content_object__in=theirs).exists()
+    assert set(JobUserObjectPermission.objects.filter(content_object__in=theirs).values_list("user_id", flat=True)) == {
+        demo.pk
+    }
+    assert "User 'demo' exists and was not made by seed_demo" in out
+
+
+def test_seed_demo_never_joins_or_shares_with_a_team_it_did_not_make():
+    # given: the default tenant has its own 'Analysts' team (the demo's name, in another case)
+    theirs = TeamFactory(name="Analysts", tenant=Tenant.objects.get(slug="default"))
+
+    # when
+    out = run("seed_demo")
+
+    # then
+    assert list(theirs.user_set.all()) == []
+    assert not JobGroupObjectPermission.objects.filter(group=theirs).exists()
+    assert list(Team.objects.filter(tenant__slug="default").values_list("local_name", flat=True)) == ["Analysts"]
+    assert (
+        "Team 'analysts' of tenant 'default' exists and was not made by seed_demo: "
+        "no demo user joined it and nothing was shared with it."
+    ) in out
+    # the demo users it made work all the same
+    assert logs_in("demo", "informer-demo")
+
+
+def test_seed_demo_adds_nothing_to_a_tenant_it_did_not_make():
+    # given
+    acme = TenantFactory(slug="acme", name="The real Acme")
+
+    # when
+    out = run("seed_demo")
+
+    # then
+    assert not User.objects.filter(tenant=acme).exists()
+    assert not Job.objects.filter(tenant=acme).exists()
+    assert Tenant.objects.get(pk=acme.pk).name == "The real Acme"
+    assert "Tenant 'acme' exists and was not made by seed_demo: nothing was added to it." in out
+    assert "Log in as 'admin' (superuser), 'demo' or 'viewer' with password 'informer-demo'." in out
+
+
+def test_seed_demo_prints_the_password_that_is_actually_set():
+    # given
+    run("seed_demo", "--password", "first-password")
+
+    # when
+    out = run("seed_demo", "--password", "second-password")
+
+    # then: its own users now log in with the password printed, and the output says it changed
+    assert "with password 'second-password'." in out
+    assert "Demo user 'demo' had another password; it was set to the one above." in out
+    for username in ("admin", "demo", "viewer", "acme"):
+        assert logs_in(username, "second-password"), username
+        assert not logs_in(username, "first-password"), username
+
+
+def test_seed_demo_refuses_an_empty_password():
+    before = counts()
+
+    with pytest.raises(CommandError) as error:
+        run("seed_demo", "--password", "")
+
+    assert "--password cannot be empty" in str(error.value)
+    assert counts() == before
+
+
+def test_seed_demo_makes_again_what_it_made_and_was_deleted():
+    # given
+    run("seed_demo")
+    Job.objects.filter(tenant__slug="default", slug="weekly-sales-report").delete()
+
+    # when
+    run("seed_demo")
+
+    # then: made again, and shared again with the demo team
+    job = Job.objects.get(tenant__slug="default", slug="weekly-sales-report")
+    team = Team.objects.get(tenant__slug="default", local_name="analysts")
+    assert JobGroupObjectPermission.objects.filter(content_object=job, group=team).exists()

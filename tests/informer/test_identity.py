@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
-from informer.models import ApiToken, hash_token
+from informer import services
+from informer.api.exceptions import Conflict, DomainError
+from informer.models import ApiToken, Team, hash_token
 from tests.conftest import bearer_client, client_for
-from tests.factories import JobFactory, UserFactory, make_token
+from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory, make_token
 
 ERROR_KEYS = {"statusCode", "error", "message", "details"}
 PASSWORD = "secret-pass-123"  # what UserFactory sets
@@ -365,3 +370,108 @@ def test_bearer_requests_need_no_csrf(owner):
 
 def test_logout_without_a_session_is_harmless():
     assert APIClient().post("/api/logout").status_code == 204
+
+
+# --- Teams --------------------------------------------------------------------------------------------
+
+
+def test_two_tenants_each_have_their_own_team_of_the_same_name(tenant):
+    # given
+    beta = TenantFactory(slug="beta")
+
+    # when
+    ours = services.team_create(tenant=tenant, name="analysts")
+    theirs = services.team_create(tenant=beta, name="analysts")
+
+    # then: two teams, each showing its own name; the groups behind them are told apart by tenant
+    assert ours.pk != theirs.pk
+    assert (ours.local_name, theirs.local_name) == ("analysts", "analysts")
+    assert (ours.name, theirs.name) == (f"{tenant.pk}:analysts", f"{beta.pk}:analysts")
+    assert (str(ours), str(theirs)) == ("analysts", "analysts")
+
+
+@pytest.mark.parametrize("name", ["analysts", "Analysts", "ANALYSTS", "  analysts "])
+def test_a_team_name_is_unique_in_its_tenant_whatever_its_case(tenant, db_state, name):
+    # given
+    services.team_create(tenant=tenant, name="analysts")
+    before = db_state()
+
+    # when
+    with pytest.raises(Conflict) as refused:
+        services.team_create(tenant=tenant, name=name)
+
+    # then
+    taken = f"A team named '{name.strip()}' already exists in this tenant (team names ignore case)."
+    assert refused.value.message == taken
+    assert refused.value.details == {"group": [refused.value.message]}
+    assert db_state() == before
+
+
+def test_the_database_refuses_a_team_name_differing_only_in_case(tenant):
+    # given
+    TeamFactory(name="analysts", tenant=tenant)
+
+    # when / then: even past the services, the constraint holds
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Team.objects.create(tenant=tenant, local_name="Analysts")
+    assert list(Team.objects.values_list("local_name", flat=True)) == ["analysts"]
+
+
+def test_validation_names_the_field_with_a_readable_message(tenant):
+    # given
+    TeamFactory(name="analysts", tenant=tenant)
+
+    # when
+    with pytest.raises(ValidationError) as refused:
+        Team(tenant=tenant, local_name="ANALYSTS").full_clean()
+
+    # then
+    assert refused.value.message_dict["local_name"] == [
+        "A team named 'ANALYSTS' already exists in this tenant (team names ignore case)."
+    ]
+
+
+def test_renaming_a_team_renames_its_group(tenant):
+    # given
+    team = TeamFactory(name="analysts", tenant=tenant)
+
+    # when
+    team.local_name = "Data analysts"
+    team.save(update_fields=["local_name"])
+
+    # then
+    assert Group.objects.get(pk=team.pk).name == f"{tenant.pk}:Data analysts"
+
+
+@pytest.mark.parametrize(("name", "message"), [("  ", "cannot be empty"), ("x" * 101, "at most 100 characters")])
+def test_a_bad_team_name_is_refused(tenant, db_state, name, message):
+    before = db_state()
+
+    with pytest.raises(DomainError) as refused:
+        services.team_create(tenant=tenant, name=name)
+
+    assert message in refused.value.message
+    assert list(refused.value.details) == ["group"]
+    assert db_state() == before
+
+
+def test_principals_and_shares_show_the_teams_own_name(tenant, owner):
+    # given: a team of the same name in another tenant
+    team = TeamFactory(name="analysts", display_name="The analysts", tenant=tenant)
+    TeamFactory(name="analysts", tenant=TenantFactory(slug="beta"))
+    job = JobFactory(owner=owner)
+    client = client_for(owner)
+
+    # when
+    principals = client.get("/api/principals", {"q": "analysts"}).json()
+    shared = client.put(f"/api/jobs/{job.pk}/shares/group:{team.pk}", {"accessLevel": 1}, format="json")
+    shares = client.get(f"/api/jobs/{job.pk}/shares").json()["_embedded"]["inf:share"]
+
+    # then
+    assert principals == [
+        {"id": f"group:{team.pk}", "type": "group", "name": "analysts", "displayName": "The analysts"}
+    ]
+    assert shared.status_code == 200, shared.content
+    assert [(item["principalId"], item["name"]) for item in shares if item["type"] == "group"] == [
+        (f"group:{team.pk}", "analysts")
+    ]

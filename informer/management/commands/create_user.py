@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from informer import services
 from informer.api.exceptions import DomainError
-from informer.models import Tenant
+from informer.models import Team, Tenant
 
 
 class Command(BaseCommand):
@@ -21,7 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--staff", action="store_true", help="May use the admin and see workers.")
         parser.add_argument("--superuser", action="store_true")
-        parser.add_argument("--group", action="append", default=[], help="Team name; repeat for several.")
+        parser.add_argument(
+            "--group",
+            action="append",
+            default=[],
+            help=(
+                "A team of the tenant to join, made when missing; names ignore case ('Analysts' joins 'analysts') "
+                "and another tenant may have a team of the same name. Repeat for several."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
@@ -39,4 +47,6 @@ class Command(BaseCommand):
             )
         except DomainError as error:
             raise CommandError(error.message) from None
-        self.stdout.write(self.style.SUCCESS(f"Created user '{user.username}' in tenant '{tenant.slug}'."))
+        teams = ", ".join(f"'{team.local_name}'" for team in Team.objects.filter(user=user).order_by("local_name"))
+        joined = f", in team(s) {teams}" if teams else ""
+        self.stdout.write(self.style.SUCCESS(f"Created user '{user.username}' in tenant '{tenant.slug}'{joined}."))

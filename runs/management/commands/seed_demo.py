@@ -1,21 +1,29 @@
-"""``manage.py seed_demo``: demo tenants, users and jobs; safe to run again."""
+"""``manage.py seed_demo``: demo tenants, users, a team and jobs; safe to run again.
+
+It runs on every ``make run``, so it changes only what it made itself: each object it makes is recorded
+(``informer.DemoRecord``) under the natural key it gave it, and a tenant, user, team or job of that name
+that it did not make is left exactly as it is (and said so), never joined, shared with or reset.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.contrib.auth.hashers import check_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Model
 
 from informer import services as identity
-from informer.models import Tenant, User
+from informer.models import DemoRecord, Team, Tenant, User
 from jobs import services as job_services
 from jobs.models import Job
 
 DEMO_JOBS: list[dict[str, Any]] = [
     {
         "name": "Weekly sales report",
+        "slug": "weekly-sales-report",
         "type": "email",
         "description": "Monday-morning email with the sales figures.",
         "interval": "0 8 * * mon",
@@ -24,6 +32,7 @@ DEMO_JOBS: list[dict[str, Any]] = [
     },
     {
         "name": "Health check ping",
+        "slug": "health-check-ping",
         "type": "api-call",
         "description": "Calls the status endpoint every 15 minutes.",
         "interval": "*/15 * * * *",
@@ -33,6 +42,7 @@ DEMO_JOBS: list[dict[str, Any]] = [
     },
     {
         "name": "Quarterly archive",
+        "slug": "quarterly-archive",
         "type": "email",
         "description": "Runs on the first day of each quarter.",
         "interval": "0 6 1 jan,apr,jul,oct *",
@@ -41,6 +51,7 @@ DEMO_JOBS: list[dict[str, Any]] = [
     },
     {
         "name": "Every six hours",
+        "slug": "every-six-hours",
         "type": "email",
         "description": "A simple interval schedule.",
         "interval": "6 hours",
@@ -48,52 +59,136 @@ DEMO_JOBS: list[dict[str, Any]] = [
         "tags": [],
     },
 ]
+# The demo job that the demo team may view.
+SHARED_JOB = "weekly-sales-report"
+TEAM = "analysts"
 
 
 class Command(BaseCommand):
-    help = "Create demo tenants, users, teams and jobs (idempotent) and print a login."
+    help = (
+        "Create demo tenants, users, a team and jobs, and print a login. Safe to run again: it changes only "
+        "what it made itself and leaves anything else of the same name alone."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--password", default=os.environ.get("INFORMER_DEMO_PASSWORD", "informer-demo"))
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("INFORMER_DEMO_PASSWORD", "informer-demo"),
+            help="The password of the demo users it made (set again when it differs).",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["password"]
-        tenant = Tenant.objects.get(slug="default")
-        acme = Tenant.objects.filter(slug="acme").first() or identity.tenant_create(
-            slug="acme", name="Acme Corp", timezone_name="Europe/London", max_concurrent_jobs=5
-        )
-        admin = self._user("admin", tenant, password, is_superuser=True)
-        demo = self._user("demo", tenant, password, teams=["analysts"])
-        self._user("viewer", tenant, password, teams=["analysts"])
-        acme_user = self._user("acme", acme, password)
-
-        for owner in (demo, acme_user):
-            for spec in DEMO_JOBS:
-                fields = {key: value for key, value in spec.items() if key != "tags"}
-                if Job.objects.filter(tenant_id=owner.tenant_id, name=fields["name"]).exists():
-                    continue
-                job_services.job_create(user=owner, fields=fields, tags=spec["tags"])
-        first = Job.objects.filter(tenant=tenant, owner=demo).order_by("name").first()
-        team = demo.groups.get(name="analysts")
-        if first is not None:
-            job_services.share_set(job=first, principal=team.team, level=1)
+        if not password:
+            raise CommandError("--password cannot be empty: the demo users must be able to log in.")
+        self.notes: list[str] = []
+        default = Tenant.objects.get(slug="default")  # made by the migrations; the demo only adds to it
+        acme = self._tenant("acme", name="Acme Corp", timezone_name="Europe/London", max_concurrent_jobs=5)
+        users = {
+            "admin": self._user("admin", default, password, is_superuser=True),
+            "demo": self._user("demo", default, password),
+            "viewer": self._user("viewer", default, password),
+            "acme": self._user("acme", acme, password) if acme is not None else None,
+        }
+        team = self._team(default, TEAM)
+        if team is not None:
+            for username in ("demo", "viewer"):
+                if users[username] is not None:
+                    users[username].groups.add(team)
+        for username in ("demo", "acme"):
+            owner = users[username]
+            if owner is None:
+                continue
+            jobs = {spec["slug"]: self._job(owner, spec) for spec in DEMO_JOBS}
+            if team is not None and owner.tenant_id == team.tenant_id and jobs[SHARED_JOB] is not None:
+                job_services.share_set(job=jobs[SHARED_JOB], principal=team, level=1)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(
-            f"  Log in as '{admin.username}' (superuser) or '{demo.username}' with password '{password}'."
-        )
+        logins = [
+            f"'{name}'" + (" (superuser)" if user.is_superuser else "")
+            for name, user in users.items()
+            if user is not None
+        ]
+        if logins:
+            listed = logins[0] if len(logins) == 1 else f"{', '.join(logins[:-1])} or {logins[-1]}"
+            self.stdout.write(f"  Log in as {listed} with password '{password}'.")
+        else:
+            self.stdout.write("  No demo user could be made: every demo username is taken.")
+        for note in self.notes:
+            self.stdout.write(self.style.WARNING(f"  {note}"))
 
-    def _user(self, username: str, tenant: Tenant, password: str, **kwargs: Any) -> User:
+    def _mine(self, kind: str, key: str, model: type[Model]) -> Any:
+        """What the demo made under ``key``, if it still exists."""
+        record = DemoRecord.objects.filter(kind=kind, key=key).first()
+        if record is None:
+            return None
+        found = model._default_manager.filter(pk=record.object_id).first()
+        if found is None:
+            record.delete()  # deleted since: the key is free to be made again
+        return found
+
+    def _record(self, kind: str, key: str, obj: Model) -> None:
+        DemoRecord.objects.create(kind=kind, key=key, object_id=str(obj.pk))
+
+    def _tenant(self, slug: str, **fields: Any) -> Tenant | None:
+        mine = self._mine(DemoRecord.Kind.TENANT, slug, Tenant)
+        if mine is not None:
+            return mine
+        if Tenant.objects.filter(slug=slug).exists():
+            self.notes.append(f"Tenant '{slug}' exists and was not made by seed_demo: nothing was added to it.")
+            return None
+        tenant = identity.tenant_create(slug=slug, **fields)
+        self._record(DemoRecord.Kind.TENANT, slug, tenant)
+        return tenant
+
+    def _user(self, username: str, tenant: Tenant, password: str, *, is_superuser: bool = False) -> User | None:
+        mine = self._mine(DemoRecord.Kind.USER, username, User)
+        if mine is not None:
+            if not mine.check_password(password):
+                mine.set_password(password)
+                mine.save(update_fields=["password"])
+                self.notes.append(f"Demo user '{username}' had another password; it was set to the one above.")
+            return mine
         existing = User.objects.filter(username=username).first()
         if existing is not None:
-            return existing
-        is_superuser = kwargs.pop("is_superuser", False)
-        return identity.user_create(
-            username=username,
-            tenant=tenant,
-            password=password,
-            is_staff=is_superuser,
-            is_superuser=is_superuser,
-            **kwargs,
+            # The hasher's check, not the user's: the user's own may rewrite its stored hash.
+            works = "logs it in" if check_password(password, existing.password) else "does not log it in"
+            self.notes.append(
+                f"User '{username}' exists and was not made by seed_demo: it was left as it is, "
+                f"and the password above {works}."
+            )
+            return None
+        user = identity.user_create(
+            username=username, tenant=tenant, password=password, is_staff=is_superuser, is_superuser=is_superuser
         )
+        self._record(DemoRecord.Kind.USER, username, user)
+        return user
+
+    def _team(self, tenant: Tenant, name: str) -> Team | None:
+        key = f"{tenant.slug}/{name}"
+        mine = self._mine(DemoRecord.Kind.TEAM, key, Team)
+        if mine is not None:
+            return mine
+        if Team.objects.filter(tenant=tenant, local_name__iexact=name).exists():
+            self.notes.append(
+                f"Team '{name}' of tenant '{tenant.slug}' exists and was not made by seed_demo: "
+                "no demo user joined it and nothing was shared with it."
+            )
+            return None
+        team = identity.team_create(tenant=tenant, name=name)
+        self._record(DemoRecord.Kind.TEAM, key, team)
+        return team
+
+    def _job(self, owner: User, spec: dict[str, Any]) -> Job | None:
+        key = f"{owner.tenant.slug}:{spec['slug']}"
+        mine = self._mine(DemoRecord.Kind.JOB, key, Job)
+        if mine is not None:
+            return mine
+        if Job.objects.filter(tenant_id=owner.tenant_id, slug=spec["slug"]).exists():
+            self.notes.append(f"Job '{key}' exists and was not made by seed_demo: it was left as it is.")
+            return None
+        fields = {name: value for name, value in spec.items() if name != "tags"}
+        job = job_services.job_create(user=owner, fields=fields, tags=spec["tags"])
+        self._record(DemoRecord.Kind.JOB, key, job)
+        return job
