@@ -287,3 +287,11 @@ def test_me_email_is_an_address_or_empty(schema, owner, email):
 def test_file_contents_are_documented_with_any_content_type(schema):
     path = "/api/jobs/{job_pk}/actions/{action_pk}/attachments/{id}/action-attachment-file-contents"
     assert set(schema["paths"][path]["get"]["responses"]["200"]["content"]) == {"*/*"}
+
+
+def test_filters_are_typed_as_the_api_reads_them(schema):
+    jobs = schema["paths"]["/api/jobs"]["get"]
+    assert _parameter(jobs, "enabled")["schema"] == {"type": "boolean"}
+    assert _parameter(jobs, "ownerId")["schema"] == {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+    history = schema["paths"]["/api/jobs/{job_pk}/history"]["get"]
+    assert _parameter(history, "success")["schema"] == {"type": "boolean"}
