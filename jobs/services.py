@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -165,16 +166,24 @@ def principal_of(obj: User | Group) -> Principal:
     return Principal("group", team.pk, team.local_name, team.display_name or team.local_name)
 
 
+_PRINCIPAL_NUMBER = re.compile(r"[0-9]+")
+_ID_MAX = 2**63 - 1  # the largest id a 64-bit column holds
+
+
 def principal_resolve(*, tenant_id: int, principal_id: str) -> User | Team:
     """The user or team of ``tenant_id`` behind ``principal_id`` (``user:<id>`` or ``group:<id>``)."""
     kind, _, raw = principal_id.partition(":")
-    if kind not in {"user", "group"} or not raw.isdigit():
+    # ASCII digits only: str.isdigit() and int() also take an Arabic-Indic one (U+0661) for 1, so it was user 1.
+    if kind not in {"user", "group"} or not _PRINCIPAL_NUMBER.fullmatch(raw):
         raise DomainError(
             f"Principal id '{principal_id}' is malformed; expected 'user:<id>' or 'group:<id>'.",
             field="principalId",
         )
     model = User if kind == "user" else Team
-    found = model.objects.filter(pk=int(raw), tenant_id=tenant_id).first()
+    # An id past the 64-bit range names nobody: it is not looked up (int() would read thousands of digits).
+    number = int(raw) if len(raw.lstrip("0")) <= len(str(_ID_MAX)) else None
+    in_range = number is not None and number <= _ID_MAX
+    found = model.objects.filter(pk=number, tenant_id=tenant_id).first() if in_range else None
     if found is None:
         raise NotFound(f"No user or team '{principal_id}' in this tenant.")
     return found

@@ -375,3 +375,48 @@ def test_principals_limit(people):
     body = client_for(people["owner"]).get("/api/principals?limit=2").json()
 
     assert len(body) == 2
+
+
+# A principal id's number is ASCII digits: str.isdigit() and int() read other scripts' digits too.
+NON_ASCII_IDS = ["user:\u0661", "group:\u0661", "user:\uff11", "user:\u00b9", "user:\U0001d7cf", "user:1\u0660"]
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+@pytest.mark.parametrize("principal", NON_ASCII_IDS)
+def test_a_principal_id_in_other_digits_is_a_400_not_user_1(roles, db_state, method, principal):
+    # given: the owner is a user with a small id, which int() would have found behind these
+    before = db_state()
+
+    # when
+    kwargs = {"data": {"accessLevel": 1}, "format": "json"} if method == "put" else {}
+    response = getattr(roles.clients["owner"], method)(f"/api/jobs/{roles.job.pk}/shares/{principal}", **kwargs)
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert list(body["details"]) == ["principalId"]
+    assert principal in body["message"]
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+@pytest.mark.parametrize("number", [str(2**63), "9" * 30, "9" * 5000])
+def test_a_principal_id_past_the_64_bit_range_is_a_404(roles, db_state, method, number):
+    before = db_state()
+
+    kwargs = {"data": {"accessLevel": 1}, "format": "json"} if method == "put" else {}
+    response = getattr(roles.clients["owner"], method)(f"/api/jobs/{roles.job.pk}/shares/user:{number}", **kwargs)
+
+    assert response.status_code == 404, response.content
+    assert set(response.json()) == ERROR_KEYS
+    assert db_state() == before
+
+
+def test_leading_zeros_still_name_the_principal(roles):
+    user = roles.users["no_share"]
+
+    response = roles.clients["owner"].get(f"/api/jobs/{roles.job.pk}/shares/user:000{user.pk}")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["principalId"] == f"user:{user.pk}"
