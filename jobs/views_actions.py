@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -283,6 +284,25 @@ class JobAttachmentViewSet(NestedJobMixin, mixins.ListModelMixin, viewsets.Gener
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# A Content-Length is ASCII digits: str.isdigit() also takes '²' (a Latin-1 byte a server passes on), which int()
+# then refuses (a 500), and int() would read Arabic-Indic digits (U+0661 U+0662) as 12.
+_CONTENT_LENGTH = re.compile(r"[0-9]+")
+
+
+def _declared_length_over(declared: str | None, most: int) -> bool:
+    """Whether the request's Content-Length (if any) says more than ``most`` bytes; a malformed one is a 400."""
+    if not declared:
+        return False  # none declared (a chunked body): the upload's own size is checked once read
+    if not _CONTENT_LENGTH.fullmatch(declared):
+        raise DomainError(
+            f"The Content-Length header '{declared[:40]}' is not a number of bytes in ASCII digits.",
+            field="Content-Length",
+        )
+    digits = declared.lstrip("0")
+    # More digits than the limit has is more than the limit: int() is not made to read thousands of them.
+    return len(digits) > len(str(most)) or int(digits or "0") > most
+
+
 class RawBodyParser(FileUploadParser):
     """Any content type as the file's bytes (the attachment's name stands in for a filename)."""
 
@@ -347,8 +367,7 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
     def upload(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self.job()  # permission first: a caller who may not edit learns nothing about sizes
         limit = settings.INFORMER_ATTACHMENT_MAX_BYTES
-        declared = request.META.get("CONTENT_LENGTH")
-        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        if _declared_length_over(request.META.get("CONTENT_LENGTH"), limit + 64 * 1024):
             raise PayloadTooLarge(f"The file is larger than the {limit}-byte limit.", field="file")
         self.locked_job()
         attachment = self.attachment()
