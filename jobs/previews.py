@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from informer import redaction
 from informer.api.exceptions import DomainError
 from jobs.drivers.base import RunContext, StepFailed
 from jobs.drivers.registry import action_driver
@@ -16,12 +17,17 @@ def action_preview(
 ) -> dict[str, Any]:
     """What ``action`` would deliver now; ``data`` overrides its own keys, ``params`` stand in for a run's.
 
-    A bad override is a 400 naming ``data``; a render failure (a template error, an invalid rendered
+    A mask in ``data`` stands for the stored value it hides, as on a write. A bad override (or a mask
+    standing for nothing) is a 400 naming ``data``; a render failure (a template error, an invalid rendered
     address) is a 400 with the driver's message.
     """
     driver = action_driver(action.type)
     definition = action_definition(action)
     if data is not None:
+        # The data as a GET showed it may carry masks: each stands for the stored value, as on a PUT.
+        data, mask_errors = redaction.restore_masked(data, action.data)
+        if mask_errors:
+            raise DomainError(mask_errors[0], details={"data": mask_errors})
         merged = {**action.data, **data}
         errors = driver.errors(merged)
         if errors:

@@ -311,3 +311,85 @@ def test_previewing_an_unknown_action_is_a_404(job, client, network):
 
     assert response.status_code == 404
     assert_nothing_delivered(network)
+
+
+# --- Masks in an override stand for the stored values, as on a PUT ----------------------------------------
+
+M = "••••"
+SECRET_HOOK = {
+    "url": "https://ops:pa55@hooks.example.com/in?token=t0k3n",
+    "method": "POST",
+    "headers": {"Authorization": "Bearer s3cret", "X-Team": "ops"},
+    "body": "stored",
+}
+# The action as a GET shows it to a caller without job:edit, and as a form would send it back.
+MASKED_HOOK = {
+    "url": f"https://{M}@hooks.example.com/in?token={M}",
+    "method": "POST",
+    "headers": {"Authorization": M, "X-Team": M},
+    "body": "stored",
+}
+
+
+def test_masks_in_the_override_preview_the_stored_values(job, client, network, db_state):
+    # given
+    action = JobActionFactory(job=job, type="webhook", name="Hook", data=SECRET_HOOK)
+    before = db_state()
+
+    # when: the masked data sent back with the body and one header changed
+    data = {**MASKED_HOOK, "headers": {"Authorization": M, "X-Team": "finance"}, "body": "draft"}
+    response = client.post(preview_url(action), {"data": data}, format="json")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert response.json()["preview"] == {
+        "method": "POST",
+        "url": SECRET_HOOK["url"],
+        "headers": {"Authorization": "Bearer s3cret", "X-Team": "finance"},
+        "body": "draft",
+    }
+    assert db_state() == before
+    assert_nothing_delivered(network)
+
+
+def test_a_masked_header_name_matches_whatever_its_case(job, client, network):
+    action = JobActionFactory(job=job, type="webhook", name="Hook", data=SECRET_HOOK)
+
+    response = client.post(preview_url(action), {"data": {"headers": {"authorization": M}}}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["preview"]["headers"] == {"authorization": "Bearer s3cret"}
+
+
+# (id, data override, the start of the message)
+MASKS_FOR_NOTHING = [
+    (
+        "a header never stored",
+        {"headers": {"X-Signature": M}},
+        f"data.headers.X-Signature: '{M}' stands for the stored value",
+    ),
+    (
+        "a URL that is not the stored one",
+        {"url": f"https://{M}@elsewhere.example.com/in?token={M}"},
+        f"data.url: '{M}' stands for the stored URL's credentials",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "text"), [c[1:] for c in MASKS_FOR_NOTHING], ids=[c[0] for c in MASKS_FOR_NOTHING])
+def test_a_mask_standing_for_nothing_is_a_400_naming_data(job, client, network, db_state, data, text):
+    # given
+    action = JobActionFactory(job=job, type="webhook", name="Hook", data=SECRET_HOOK)
+    before = db_state()
+
+    # when
+    response = client.post(preview_url(action), {"data": data}, format="json")
+
+    # then
+    assert response.status_code == 400, response.content
+    error = response.json()
+    assert set(error) == ERROR_KEYS
+    assert list(error["details"]) == ["data"]
+    assert error["message"].startswith(text)
+    assert db_state() == before
+    assert_nothing_delivered(network)
