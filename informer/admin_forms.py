@@ -3,7 +3,8 @@
 A form validates its values with the serializer the API uses for the same model (so the admin accepts exactly
 what the API accepts) and keeps the serializer's ``validated_data`` as ``service_fields`` for the admin to hand
 to the service. A ``DomainError`` the service raises while saving is shown on the field it names: the admin
-rolls the save back and renders the form again with the error (``ServiceAdminMixin``).
+rolls the save back and renders the form again with the error (``ServiceAdminMixin``). JSON columns are edited
+through ``DepthLimitedJSONField``, held to the depth limit API bodies are held to.
 """
 
 from __future__ import annotations
@@ -12,14 +13,49 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Model
+from django.forms.fields import InvalidJSONInput, JSONString
 from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 
 from informer.api.exceptions import DomainError
+from informer.api.parsers import JsonTooDeep, json_depth, max_depth
 from informer.api.serializers import camel, snake
 
 DOMAIN_ERROR = "_admin_domain_error"
+
+
+def _too_deep(value: Any) -> JsonTooDeep | None:
+    """The error for form text nesting deeper than API bodies may (``INFORMER_JSON_MAX_DEPTH``), or None."""
+    if not isinstance(value, str) or isinstance(value, JSONString):
+        return None  # a JSONString is a value already decoded, not text to decode
+    limit = max_depth()
+    return JsonTooDeep(limit) if json_depth(value, limit) > limit else None
+
+
+class DepthLimitedJSONField(forms.JSONField):
+    """Django's JSON form field held to the API's depth limit: a deep value is an error on the field.
+
+    Python's JSON decoder recurses once per level, so about a thousand raise RecursionError (a 500); the text is
+    measured before it is decoded, when the form is cleaned and when it is shown again with its errors.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        error = None if self.disabled else _too_deep(value)
+        if error is not None:
+            raise ValidationError(str(error), code="too_deep")
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if not self.disabled and _too_deep(data) is not None:
+            return InvalidJSONInput(data)  # shown back as the text that was sent
+        return super().bound_data(data, initial)
+
+
+# Every JSON column of a model admin or inline is edited through the depth-limited field.
+JSON_FORM_FIELDS: dict[type[models.Field], dict[str, Any]] = {models.JSONField: {"form_class": DepthLimitedJSONField}}
 
 
 def _messages(detail: Any, path: str = "") -> list[tuple[str, str]]:
@@ -131,6 +167,8 @@ class ServiceAdminMixin:
     field it names, so the page shows what was sent and why it was refused.
     """
 
+    formfield_overrides = JSON_FORM_FIELDS
+
     def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> type:
         form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
         return with_request(form, request, shows_domain_errors=True)
@@ -149,6 +187,8 @@ class ServiceAdminMixin:
 
 class ServiceInlineMixin:
     """An inline whose forms are told the request (their ``clean()`` runs the API's serializer)."""
+
+    formfield_overrides = JSON_FORM_FIELDS
 
     def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> type:
         formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from informer.api import parsers
 from jobs import schedule, timing
 from jobs.serializers import ScheduleBoundField, resolve_naive_bound
 
@@ -35,9 +35,12 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--after: '{options['after']}' is not an ISO 8601 datetime.") from None
         try:
-            dst_policy = json.loads(options["dst_policy"]) if options["dst_policy"] else None
+            # The API's decoder and depth limit: a deeply nested value would be a RecursionError traceback.
+            dst_policy = parsers.loads(options["dst_policy"]) if options["dst_policy"] else None
+        except parsers.JsonTooDeep as error:
+            raise CommandError(f"--dst-policy: {error}") from None
         except ValueError:
-            raise CommandError(f"--dst-policy: '{options['dst_policy']}' is not valid JSON.") from None
+            raise CommandError(f"--dst-policy: '{options['dst_policy'][:80]}' is not valid JSON.") from None
         if after.tzinfo is None:
             raise CommandError("--after needs an offset, e.g. 2026-03-08T00:00:00Z.")
         zone = options["timezone"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from informer import redaction
+from informer.api import parsers
 from jobs.models import Job
 from jobs.selectors import job_lookup
 from runs import services
@@ -82,6 +82,9 @@ def _param(raw: str) -> tuple[str, Any]:
     if not sep or not key:
         raise CommandError(f"--param '{raw}' must be key=value.")
     try:
-        return key, json.loads(value)
+        # The API's decoder and depth limit: a deeply nested value would be a RecursionError traceback.
+        return key, parsers.loads(value)
+    except parsers.JsonTooDeep as error:
+        raise CommandError(f"--param '{key}': {error}") from None
     except ValueError:
-        return key, value
+        return key, value  # not JSON: the text itself
