@@ -22,13 +22,13 @@ from informer.admin_forms import ServiceAdminMixin, ServiceInlineMixin, adopt
 from informer.admin_tenancy import TenantScopedAdminMixin
 from informer.api.exceptions import DomainError
 from jobs import action_services, draft_services, previews, schedule, services, timing
-from jobs.admin_access import JobPermissionMixin, save_inline, visible_jobs
+from jobs.admin_access import JobPermissionMixin, MaskedDataMixin, save_inline, visible_jobs
 from jobs.admin_forms import JobActionForm, JobAttachmentForm, JobForm
 from jobs.admin_shares import JobSharesMixin
 from jobs.models import Job, JobAction, JobAttachment
 
 
-class JobActionInline(ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
+class JobActionInline(MaskedDataMixin, ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
     """The job's actions in order; attachments and previews are on each action's own page."""
 
     model = JobAction
@@ -71,7 +71,9 @@ class DraftFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(ServiceAdminMixin, JobSharesMixin, JobPermissionMixin, TenantScopedAdminMixin, GuardedModelAdmin):
+class JobAdmin(
+    MaskedDataMixin, ServiceAdminMixin, JobSharesMixin, JobPermissionMixin, TenantScopedAdminMixin, GuardedModelAdmin
+):
     form = JobForm
     job_permissions = {"view": "view_job", "change": "change_job", "delete": "delete_job"}
     list_display = [
@@ -243,7 +245,7 @@ class JobAdmin(ServiceAdminMixin, JobSharesMixin, JobPermissionMixin, TenantScop
         self.message_user(request, f"Disabled {len(jobs)} job(s).")
 
 
-class JobAttachmentInline(ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
+class JobAttachmentInline(MaskedDataMixin, ServiceInlineMixin, JobPermissionMixin, admin.TabularInline):
     model = JobAttachment
     form = JobAttachmentForm
     extra = 0
@@ -255,7 +257,7 @@ class JobAttachmentInline(ServiceInlineMixin, JobPermissionMixin, admin.TabularI
 
 
 @admin.register(JobAction)
-class JobActionAdmin(ServiceAdminMixin, JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+class JobActionAdmin(MaskedDataMixin, ServiceAdminMixin, JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     """An action with its attachments, and a page that previews it without delivering anything."""
 
     form = JobActionForm

@@ -1,14 +1,17 @@
-"""What the job, action and run admins share: the staff user's object permissions, writes of inline rows."""
+"""What the job, action and run admins share: object permissions, credentials kept masked, writes of inline rows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
+from informer import redaction
 from informer.admin_forms import adopt
 from jobs import selectors
 from jobs.models import Job
@@ -79,6 +82,52 @@ class JobPermissionMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return super().has_delete_permission(request, obj) and self.job_allows(request, obj, "delete")  # type: ignore[misc]
+
+
+def _masked_names(names: Any) -> list[Any]:
+    """Field names (nested lines included) with ``data`` shown as ``masked_data`` in its place."""
+    swapped: list[Any] = []
+    for name in names:
+        if isinstance(name, list | tuple):
+            swapped.append(type(name)(_masked_names(name)))
+        elif name == "data":
+            swapped.append("masked_data")
+        elif name != "masked_data":  # Django lists read-only fields after the form's: keep the one in data's place
+            swapped.append(name)
+    return swapped
+
+
+class MaskedDataMixin:
+    """On a page the staff user may only view, ``data`` shows header values and URL credentials masked.
+
+    They are write-only to whoever lacks ``job:edit``, as in the API (``informer.redaction``). A read-only page
+    shows every field as stored, so ``data`` is swapped for ``masked_data`` there; an editable page shows it
+    as it is to someone who holds ``job:edit`` (and could read it through the API). ``obj`` is the page's
+    object for a model admin and the parent object for an inline, as Django's admin passes them.
+    """
+
+    def masks_data(self, request: HttpRequest, obj: Model | None) -> bool:
+        """Whether this page is read-only for the staff user, so ``data`` is shown masked."""
+        if obj is None or obj._state.adding:
+            return False
+        return not self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if not self.masks_data(request, obj):
+            return fieldsets
+        return [(title, {**options, "fields": _masked_names(options["fields"])}) for title, options in fieldsets]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if self.masks_data(request, obj) and "masked_data" not in fields:
+            fields.append("masked_data")  # not a model field: the form must leave it to the page
+        return fields
+
+    @admin.display(description="Data")
+    def masked_data(self, obj: Model) -> str:
+        """``data`` with header values and URL credentials masked, as JSON."""
+        return json.dumps(redaction.mask_data(obj.data), ensure_ascii=False)  # type: ignore[attr-defined]
 
 
 def _fresh(model: type[Model], obj: Model) -> Any:

@@ -6,6 +6,8 @@ it, as in the API; workers and django-q2's queue are the installation's, for sup
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_q.models import Failure, OrmQ, Schedule, Success
 
+from informer import redaction
 from informer.admin_tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, restrict_to_superusers
 from jobs.admin import JobAdmin
 from jobs.admin_access import JobPermissionMixin, job_codenames, visible_jobs
@@ -22,6 +25,11 @@ from runs import services
 from runs.models import Run, Worker
 
 STATUS_MARKS = {"running": "…", "success": "✓", "warning": "!", "error": "✗", "skipped": "-"}
+
+
+def redacted_error(run: Run) -> str:
+    """The run's error with credentials masked, as the API shows it (history, so for everyone)."""
+    return redaction.redact_text(run.error, redaction.definition_secrets(run.definition))
 
 
 class RunInline(admin.TabularInline):
@@ -33,9 +41,13 @@ class RunInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "trigger", "scheduled_for", "status", "attempt", "error"]
+    fields = ["created_at", "trigger", "scheduled_for", "status", "attempt", "shown_error"]
     readonly_fields = fields
     ordering = ["-created_at"]
+
+    @admin.display(description="Error")
+    def shown_error(self, run: Run) -> str:
+        return redacted_error(run)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).order_by("-created_at")
@@ -79,7 +91,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         "status",
         "success",
         "warnings",
-        "error",
+        "shown_error",
         "trigger",
         "scheduled_for",
         "attempt",
@@ -87,7 +99,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         "params",
         "data",
         "steps",
-        "definition",
+        "shown_definition",
         "created_at",
         "not_before",
         "enqueued_at",
@@ -97,7 +109,9 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         "heartbeat_at",
         "cancel_requested",
     ]
-    exclude = ["progress", "lease_token", "owner_id"]
+    # Shown redacted instead (shown_error, steps, shown_definition): what a job's headers and URLs held then is
+    # nobody's to read back now, as in the API.
+    exclude = ["progress", "error", "definition", "lease_token", "owner_id"]
     actions = ["cancel"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -123,11 +137,24 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         for run in self.each_permitted(request, queryset, self.has_delete_permission):
             services.run_delete(run=run)
 
+    @admin.display(description="Error")
+    def shown_error(self, run: Run) -> str:
+        return redacted_error(run)
+
+    @admin.display(description="Definition")
+    def shown_definition(self, run: Run) -> str:
+        """The frozen job definition with the job's, actions' and attachments' credentials masked."""
+        return format_html(
+            '<pre style="white-space: pre-wrap;">{}</pre>',
+            json.dumps(redaction.redact_definition(run.definition), ensure_ascii=False, indent=2),
+        )
+
     @admin.display(description="Progress")
     def steps(self, run: Run) -> str:
-        """The progress entries, one line per step."""
+        """The progress entries, one line per step, their messages with credentials masked."""
         if not run.progress:
             return "No steps yet."
+        secrets = redaction.definition_secrets(run.definition)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -135,7 +162,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
                 (
                     STATUS_MARKS.get(entry.get("status", ""), "?") + " " + entry.get("status", ""),
                     entry.get("name", entry.get("key", "")),
-                    entry.get("message", ""),
+                    redaction.redact_text(str(entry.get("message") or ""), secrets),
                     entry.get("startedAt") or "",
                     entry.get("endedAt") or "",
                 )

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from informer import redaction
 from jobs import action_services, services
 from jobs.drivers.registry import ACTION_DRIVERS, ATTACHMENT_DRIVERS, JOB_DRIVERS
 from jobs.models import Job, JobAction, JobAttachment
@@ -578,3 +579,105 @@ def test_types_are_chosen_among_the_registered_drivers(editor, owner):
     assert [kind for kind, _ in job_form.fields["type"].choices] == list(JOB_DRIVERS)
     assert [kind for kind, _ in action_page["adminform"].form.fields["type"].choices] == list(ACTION_DRIVERS)
     assert [kind for kind, _ in attachment_form.fields["type"].choices] == list(ATTACHMENT_DRIVERS)
+
+
+# --- Credentials: header values and URL credentials are masked on pages the staff user may only view -----
+
+SECRET_CALL = {"url": "https://api.example.com/v1/report?apiKey=abc123", "headers": {"X-Api-Key": "k3y-456"}}
+SECRET_HOOK = {
+    "url": "https://ops:pa55@hooks.example.com/in?token=t0k3n",
+    "headers": {"Authorization": "Bearer s3cret", "X-Api-Key": "k3y-123"},
+}
+SECRET_LINK = {"url": "https://reader:r3ader-pass@files.example.com/report.csv"}
+SECRETS = ("abc123", "k3y-456", "pa55", "t0k3n", "s3cret", "k3y-123", "r3ader-pass")
+
+
+@pytest.fixture
+def secret_job(shared: Any) -> Any:
+    """The shared job as an api-call job with credentials; its action a webhook, with an attachment, holding more."""
+    job, users = shared
+    Job.objects.filter(pk=job.pk).update(type="api-call", data=SECRET_CALL)
+    action = job.actions.get()
+    JobAction.objects.filter(pk=action.pk).update(type="webhook", data=SECRET_HOOK)
+    JobAttachment.objects.create(action=action, name="report.csv", type="file", data=SECRET_LINK)
+    return job, action, users
+
+
+def pages_of(user: Any, job: Any, action: Any) -> dict[str, Any]:
+    client = logged_in(user)
+    return {
+        "job": client.get(f"/admin/jobs/job/{job.pk}/change/"),
+        "action": client.get(f"/admin/jobs/jobaction/{action.pk}/change/"),
+    }
+
+
+def test_a_viewer_sees_the_credentials_masked_on_every_page(secret_job):
+    # given
+    job, action, users = secret_job
+
+    # when
+    pages = pages_of(users[1], job, action)
+
+    # then
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        page = response.content.decode()
+        for secret in SECRETS:
+            assert secret not in page, (name, secret)
+    job_page, action_page = (pages[name].content.decode() for name in ("job", "action"))
+    masked_call = escape(json.dumps(redaction.mask_data(SECRET_CALL), ensure_ascii=False))
+    masked_hook = escape(json.dumps(redaction.mask_data(SECRET_HOOK), ensure_ascii=False))
+    masked_link = escape(json.dumps(redaction.mask_data(SECRET_LINK), ensure_ascii=False))
+    assert masked_call in job_page and masked_hook in job_page  # the job, and its action inline
+    assert masked_hook in action_page and masked_link in action_page  # the action, and its attachment inline
+
+
+def test_view_only_model_permissions_mask_the_credentials_too(secret_job, tenant):
+    # given: an edit share, but model permissions that only let the admin show the pages
+    job, action, _ = secret_job
+    reader = staff(tenant, *(name for name in JOB_EDITOR if ".view_" in name), username="reader")
+    services.share_set(job=job, principal=reader, level=2)
+
+    # when
+    pages = pages_of(reader, job, action)
+
+    # then
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        assert "Save" not in response.content.decode()
+        for secret in SECRETS:
+            assert secret not in response.content.decode(), (name, secret)
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_an_editor_sees_and_keeps_the_stored_values(secret_job, level):
+    # given
+    job, action, users = secret_job
+
+    # when
+    pages = pages_of(users[level], job, action)
+    forms = {name: response.context["adminform"].form for name, response in pages.items()}
+
+    # then
+    assert "data" in forms["job"].fields and "data" in forms["action"].fields
+    assert json.loads(forms["job"]["data"].value()) == SECRET_CALL
+    assert json.loads(forms["action"]["data"].value()) == SECRET_HOOK
+    attachment_form = pages["action"].context["inline_admin_formsets"][0].formset.forms[0]
+    assert json.loads(attachment_form["data"].value()) == SECRET_LINK
+
+
+def test_a_viewers_post_changes_nothing_however_it_names_the_data(secret_job, db_state):
+    # given
+    job, action, users = secret_job
+    client = logged_in(users[1])
+    before = db_state()
+
+    # when
+    posted = [
+        client.post(f"/admin/jobs/job/{job.pk}/change/", {"data": "{}", "masked_data": "{}", "name": "x"}),
+        client.post(f"/admin/jobs/jobaction/{action.pk}/change/", {"data": "{}", "masked_data": "{}"}),
+    ]
+
+    # then
+    assert [response.status_code for response in posted] == [403, 403]
+    assert db_state() == before

@@ -196,3 +196,63 @@ def test_a_run_page_is_read_only_even_for_a_superuser(operator, db_state):
     assert "Save" not in page.content.decode()
     assert posted.status_code == 403
     assert db_state() == before
+
+
+# --- Credentials are redacted from run pages, for everyone, as in the API -------------------------------
+
+HOOK = {
+    "url": "https://ops:pa55word@hooks.example.com/in?token=t0k3n-abc",
+    "headers": {"Authorization": "Bearer s3cret-value"},
+}
+CALL = {"url": "https://api.example.com/v1?apiKey=k3y-456", "headers": {"X-Api-Key": "k3y-789-long"}}
+SECRETS = ("pa55word", "t0k3n-abc", "s3cret-value", "k3y-456", "k3y-789-long")
+
+
+def run_with_credentials(job):
+    """A failed run whose definition, progress and error hold the job's and its action's credentials."""
+    return Run.objects.create(
+        job=job,
+        tenant=job.tenant,
+        trigger=Trigger.MANUAL,
+        status=RunStatus.FAILED,
+        error="Webhook: POST https://ops:pa55word@hooks.example.com/in?token=t0k3n-abc sent Bearer s3cret-value",
+        definition={
+            "type": "api-call",
+            "data": CALL,
+            "actions": [
+                {"type": "webhook", "name": "Hook", "data": HOOK, "attachments": [{"name": "a", "data": CALL}]}
+            ],
+        },
+        progress=[
+            {"key": "type", "name": "API call", "status": "success", "message": "X-Api-Key k3y-789-long accepted"},
+            {"key": "action:1", "name": "Hook", "status": "error", "message": "answered 500 to Bearer s3cret-value"},
+        ],
+    )
+
+
+def test_a_run_page_shows_no_credential_even_to_a_superuser(operator):
+    # given
+    user, client = operator
+    run = run_with_credentials(JobFactory(owner=user, type="api-call", data=CALL))
+
+    # when
+    page = client.get(f"/admin/runs/run/{run.pk}/change/").content.decode()
+
+    # then
+    for secret in SECRETS:
+        assert secret not in page
+    assert "answered 500 to ••••" in page and "X-Api-Key •••• accepted" in page
+    assert "https://••••@hooks.example.com/in?token=••••" in page  # the error, and the definition's URL
+    assert "&quot;Authorization&quot;: &quot;••••&quot;" in page
+
+
+def test_the_runs_on_a_job_page_show_their_errors_redacted(operator):
+    user, client = operator
+    job = JobFactory(owner=user, type="api-call", data=CALL)
+    run_with_credentials(job)
+
+    page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+
+    assert "sent ••••" in page
+    for secret in ("pa55word", "t0k3n-abc", "s3cret-value"):
+        assert secret not in page
