@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from informer.api import parsers
 from informer.api.filters import INTEGER_MAX, INTEGER_MIN
 from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission, object_codenames
@@ -45,6 +46,67 @@ JOB_SORT_FIELDS = {
 def choosable(kind: registry.Kind) -> Callable[[], list[str]]:
     """For the schema: the driver ids a request body may name (the available ones; any other is a 400)."""
     return lambda: [driver_id for driver_id, _ in registry.choices(kind, available_only=True)]
+
+
+# Fields whose value is JSON (an object, a list): a form sends their JSON text.
+_JSON_TYPED = (serializers.JSONField, serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+_FORM_ONLY_KEYS = frozenset({"csrfmiddlewaretoken"})  # the browsable API's form sends it with every field
+
+
+def form_body(data: Any, fields: Mapping[str, serializers.Field], *, partial: bool) -> Any:
+    """A form-encoded or multipart body (the browsable API's HTML form) as the serializer reads it; JSON as it is.
+
+    A form carries text: each field is sent once and keeps its text (numbers in ASCII digits, booleans as DRF
+    reads them), except a JSON-typed field (``data``, ``tags``, ``dstPolicy``), which holds JSON text and is
+    decoded here with the API's depth limit. As DRF reads HTML forms, an empty value leaves an optional field
+    unset (null where null is allowed) and, on a create, an unticked checkbox (a boolean not sent) is false.
+    The result is still a QueryDict, so the serializer goes on reading the rest as form text.
+    """
+    if not isinstance(data, QueryDict):
+        return data  # a JSON body: typed and strict as it is
+    body = QueryDict(mutable=True)
+    errors: dict[str, list[str]] = {}
+    for key, values in data.lists():
+        if key in _FORM_ONLY_KEYS:
+            continue
+        if len(values) != 1:
+            errors[key] = [f"'{key}' was sent {len(values)} times; send one value."]
+            continue
+        value, field = values[0], fields.get(key)
+        if field is None or field.read_only:
+            body[key] = value  # the serializer names unknown keys and ignores read-only ones
+        elif value == "" and (field.allow_null or not field.required):
+            if getattr(field, "allow_blank", False):
+                body[key] = ""
+            elif field.allow_null:
+                body[key] = None
+        elif isinstance(field, _JSON_TYPED):
+            try:
+                body[key] = _form_json(key, value)
+            except ValueError as error:
+                errors[key] = [str(error)]
+        else:
+            body[key] = value
+    if not partial:
+        for key, field in fields.items():
+            empty = getattr(field, "default_empty_html", serializers.empty)
+            if key not in data and not field.read_only and empty is not serializers.empty:
+                body[key] = empty
+    if errors:
+        raise ValidationError(errors)
+    return body
+
+
+def _form_json(key: str, value: Any) -> Any:
+    """The value of a JSON-typed form field, decoded from its text; ValueError says what is wrong."""
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' must be JSON text in a form body, not a file.")
+    try:
+        return parsers.loads(value)
+    except parsers.JsonTooDeep as error:
+        raise ValueError(f"The JSON in '{key}' is nested more than {error.limit} levels deep.") from None
+    except ValueError:
+        raise ValueError(f"'{key}' must be JSON text in a form body, as its value would be in a JSON body.") from None
 
 
 def tags_prefetch() -> Prefetch:
@@ -163,7 +225,9 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = dict(request.data) if isinstance(request.data, dict) else request.data
+        received = form_body(request.data, self.get_serializer().fields, partial=False)
+        form = isinstance(received, QueryDict)
+        body = received.dict() if form else dict(received) if isinstance(received, dict) else received
         template = None
         if isinstance(body, dict) and "templateId" in body:
             template_id = body.pop("templateId")
@@ -174,6 +238,8 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
             if unavailable is not None:
                 raise ValidationError({"templateId": [unavailable]})
             body = blueprints.apply_blueprint(template, body)
+        if form:
+            body = _as_form(body)  # the rest of a form's values are still text, read as form text
         serializer = self.get_serializer(data=body)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
@@ -200,7 +266,8 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Informer clients send partial bodies on PUT: both verbs merge.
         job = self.lock_for_write(self.get_object())
-        serializer = self.get_serializer(job, data=request.data, partial=True)
+        body = form_body(request.data, self.get_serializer().fields, partial=True)
+        serializer = self.get_serializer(job, data=body, partial=True)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         tags = fields.pop("tags", None)
@@ -215,6 +282,14 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         else:
             services.job_delete(job=job)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _as_form(values: dict[str, Any]) -> QueryDict:
+    """``values`` (one per key) as a form body again."""
+    body = QueryDict(mutable=True)
+    for key, value in values.items():
+        body[key] = value
+    return body
 
 
 def job_response(

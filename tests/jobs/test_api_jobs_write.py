@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -747,3 +748,174 @@ def test_disabling_a_finished_job_or_giving_it_a_new_moment_is_accepted(owner, c
     assert disabled.status_code == 200, disabled.content
     assert moved.status_code == 200, moved.content
     assert moved.json()["nextRunAt"] == "2026-04-01T08:00:00Z"
+
+
+# --- Form bodies (the browsable API's HTML form posts these): text fields, JSON-typed ones as JSON text ----
+
+FORM = {
+    "type": "email",
+    "name": "Form report",
+    "interval": "0 8 * * *",
+    "enabled": "true",
+    "timeoutSeconds": "60",
+    "tags": '["reports", "weekly"]',
+    "data": "{}",
+    "dstPolicy": '{"gap": "skip"}',
+}
+
+
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_a_form_encoded_create_makes_the_job(owner, encoding):
+    # given
+    client = client_for(owner)
+
+    # when
+    if encoding == "multipart":
+        response = client.post("/api/jobs", FORM, format="multipart")
+    else:
+        response = client.post("/api/jobs", FORM)  # the test client's default: application/x-www-form-urlencoded
+
+    # then
+    assert response.status_code == 201, response.content
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.type, job.name, job.interval, job.enabled, job.timeout_seconds) == (
+        "email",
+        "Form report",
+        "0 8 * * *",
+        True,
+        60,
+    )
+    assert (job.tags, job.data, job.dst_policy) == (["reports", "weekly"], {}, {"gap": "skip"})
+
+
+def test_the_browsable_apis_form_as_a_browser_posts_it_makes_the_job(owner, tenant):
+    # given: every field the HTML form shows, left empty but the few filled in, the checkbox unticked
+    untouched = {
+        name: ""
+        for name in ("slug", "description", "data", "timezone", "startOn", "endOn", "dstPolicy", "timeoutSeconds")
+    }
+    body = {
+        "csrfmiddlewaretoken": "token",
+        **untouched,
+        "type": "email",
+        "name": "From the form",
+        "interval": "0 8 * * *",
+        "intervalType": "cron",
+        "misfirePolicy": "runOnce",
+        "overlapPolicy": "skip",
+        "maxAttempts": "",
+        "maxCatchUp": "",
+    }
+
+    # when
+    response = client_for(owner).post("/api/jobs", body, format="multipart")
+
+    # then: empty optional fields take their defaults; an unticked checkbox is false, as DRF reads forms
+    assert response.status_code == 201, response.content
+    job = Job.objects.get()
+    assert (job.slug, job.timezone, job.data, job.dst_policy, job.enabled) == (
+        "from-the-form",
+        tenant.timezone,
+        {},
+        {},
+        False,
+    )
+    assert (job.start_on, job.end_on, job.timeout_seconds) == ("", "", Job().timeout_seconds)
+
+
+# (id, changed form values, the field named, text the message contains)
+BAD_FORMS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("a number in words", {"timeoutSeconds": "sixty"}, "timeoutSeconds", "'sixty' is not a whole number."),
+    ("a number in other digits", {"timeoutSeconds": "\u0666\u0660"}, "timeoutSeconds", "is not a whole number."),
+    ("not a boolean", {"enabled": "maybe"}, "enabled", "Must be a valid boolean."),
+    ("tags not JSON", {"tags": "reports, weekly"}, "tags", "'tags' must be JSON text in a form body"),
+    ("tags JSON but not a list", {"tags": '{"a": 1}'}, "tags", "Expected a list of items"),
+    ("data not JSON", {"data": "{to: ops}"}, "data", "'data' must be JSON text in a form body"),
+    ("data JSON but not an object", {"data": "[]"}, "data", "data"),
+    ("data of the wrong type", {"data": '{"url": "https://x.test"}'}, "data", "url"),
+    ("dstPolicy not JSON", {"dstPolicy": "skip"}, "dstPolicy", "'dstPolicy' must be JSON text in a form body"),
+    ("data nested too deep", {"data": "[" * 65 + "]" * 65}, "data", "nested more than 64 levels deep"),
+    ("an unknown field", {"colour": "red"}, "colour", "Unknown field 'colour'."),
+    ("a blank name", {"name": ""}, "name", "This field may not be blank."),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "text"), [c[1:] for c in BAD_FORMS], ids=[c[0] for c in BAD_FORMS])
+def test_a_form_encoded_create_with_a_bad_value_is_a_400_naming_the_field(owner, db_state, changes, field, text):
+    # given
+    before = db_state()
+
+    # when
+    response = client_for(owner).post("/api/jobs", {**FORM, **changes})
+
+    # then
+    assert response.status_code == 400, response.content
+    error = response.json()
+    assert set(error) == ERROR_KEYS
+    assert top_fields(error["details"]) == {field}
+    assert text in error["message"]
+    assert db_state() == before
+
+
+def test_a_form_field_sent_twice_is_a_400_naming_it(owner, db_state):
+    before = db_state()
+
+    response = client_for(owner).post("/api/jobs", {**FORM, "name": ["One", "Two"]})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["details"] == {"name": ["'name' was sent 2 times; send one value."]}
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_a_form_encoded_update_merges_like_a_json_one(owner, rich_job, encoding):
+    # given
+    client = client_for(owner)
+    body = {"name": "Renamed", "tags": '["x"]', "timeoutSeconds": "90", "description": ""}
+
+    # when
+    if encoding == "multipart":
+        response = client.put(f"/api/jobs/{rich_job.pk}", body, format="multipart")
+    else:
+        response = client.patch(
+            f"/api/jobs/{rich_job.pk}", urlencode(body), content_type="application/x-www-form-urlencoded"
+        )
+
+    # then: what was not sent is kept, the unsent checkbox included (an update merges)
+    assert response.status_code == 200, response.content
+    job = Job.objects.get(pk=rich_job.pk)
+    assert (job.name, job.tags, job.timeout_seconds, job.description) == ("Renamed", ["x"], 90, "")
+    assert (job.enabled, job.interval, job.data) == (rich_job.enabled, rich_job.interval, rich_job.data)
+
+
+def test_a_form_encoded_update_with_a_bad_value_is_a_400_and_changes_nothing(owner, rich_job, db_state):
+    before = db_state()
+
+    response = client_for(owner).put(f"/api/jobs/{rich_job.pk}", {"name": "Renamed", "tags": "x"}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    assert top_fields(response.json()["details"]) == {"tags"}
+    assert db_state() == before
+
+
+def test_a_form_encoded_create_from_a_template(owner):
+    response = client_for(owner).post("/api/jobs", {"templateId": "weekly-report-email", "name": "Mondays"})
+
+    assert response.status_code == 201, response.content
+    job = Job.objects.get()
+    assert (job.name, job.type, job.interval) == ("Mondays", "email", "0 8 * * mon")
+    assert job.actions.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({**VALID, "enabled": "true"}, "enabled"), ({**VALID, "timeoutSeconds": "60"}, "timeoutSeconds")],
+)
+def test_json_bodies_stay_strict(owner, db_state, body, field):
+    before = db_state()
+
+    response = client_for(owner).post("/api/jobs", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert top_fields(response.json()["details"]) == {field}
+    assert db_state() == before
