@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "guardian",
+    # Before django_q: the first app to define a management command wins, and runs' qcluster wraps
+    # django-q2's so that it stops in bounded time.
+    "runs",
     "django_q",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -89,7 +92,6 @@ INSTALLED_APPS = [
     "datasets",
     "library",
     "jobs",
-    "runs",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +295,19 @@ _TASK_TIMEOUT = env_int("INFORMER_TASK_TIMEOUT", _LONGEST_JOB_TIMEOUT + 3600)
 if _TASK_TIMEOUT <= _LONGEST_JOB_TIMEOUT:
     raise ImproperlyConfigured(
         f"INFORMER_TASK_TIMEOUT must exceed the longest job timeout ({_LONGEST_JOB_TIMEOUT} s), got {_TASK_TIMEOUT}."
+    )
+# A queued run still queued this many seconds after it was enqueued, while the broker holds nothing,
+# is enqueued again by the dispatcher: its message was lost (a cluster killed with tasks it had taken
+# from the broker, which the Redis broker forgets and the ORM broker hands out again only after
+# ``retry``, a week away; a flushed broker; a crash between commit and enqueue). It cannot be
+# django-q2's ``retry``, which must stay above the timeout. A second delivery of a run does nothing
+# (its claim is a conditional update), so a short wait is safe: it costs one no-op delivery for a
+# run that was only behind a busy worker. Below a second it would be shorter than the scheduler's
+# pass, and than a task's normal way from the broker to a worker.
+INFORMER_REDELIVER_AFTER = env_int("INFORMER_REDELIVER_AFTER", 10)
+if not 1 <= INFORMER_REDELIVER_AFTER <= 3600:
+    raise ImproperlyConfigured(
+        f"INFORMER_REDELIVER_AFTER must be between 1 and 3600 seconds, got {INFORMER_REDELIVER_AFTER}."
     )
 Q_CLUSTER: dict[str, object] = {
     "name": env_str("INFORMER_CLUSTER_NAME", "informer"),

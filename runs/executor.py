@@ -3,7 +3,8 @@
 A worker executes a run only while it holds the run's lease: the process's lease keeper (a thread)
 renews it, watches for cancellation and for the job's timeout, and, when the lease is lost or the run
 must stop, ends the run itself and tells the executing thread to stop. Every write is fenced by the
-lease token, so a worker that wakes up after its run was reaped changes nothing.
+lease token, so a worker that wakes up after its run was reaped changes nothing. A worker whose cluster
+stops releases its run instead of ending it: the run goes back to the queue, for another worker.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
 from runs import services
 from runs.models import Run, RunStatus, Worker
-from runs.workers import WorkerShutdown, current_worker, interruptible, mark_stopped
+from runs.workers import WorkerShutdown, current_worker, interruptible, stopping
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,15 @@ class Execution:
                 retry=not self.permanent,
                 run=self.run,
             )
+
+    def release(self) -> bool:
+        """Give the run back to the queue (its worker is stopping), unless it already ended."""
+        with self.lock:
+            if self.ended:
+                return False
+            self.ended = True
+        with self.flush_lock:
+            return services.run_release(run_id=self.run_id, token=self.token)
 
     def skip_step(self, key: str, name: str, message: str, *, action_id: str | None = None) -> None:
         """Record a step that did not run, with the reason."""
@@ -324,6 +334,10 @@ def execute_run(run_id: str) -> str:
         # Inside a caller's transaction (django-q2 in sync mode) closing would abort that transaction.
         close_old_connections()
     worker = current_worker()
+    if stopping():
+        # The cluster is stopping: a run it had taken from the broker but not started goes back to the
+        # broker for another worker rather than being started and then released.
+        return "handed back" if services.run_hand_back(run_id=run_id) else "not claimed"
     run = services.run_claim(run_id=run_id, worker=worker)
     if run is None:
         return "not claimed"
@@ -331,7 +345,7 @@ def execute_run(run_id: str) -> str:
     lease, keeper = Lease(execution, worker), _lease_keeper()
     keeper.hold(lease)
     status, error = RunStatus.SUCCEEDED, ""
-    shutdown: WorkerShutdown | None = None
+    shutdown: WorkerShutdown | None = None  # the worker's cluster is stopping: release the run
     try:
         with interruptible():
             _execute_steps(run, execution)
@@ -349,16 +363,30 @@ def execute_run(run_id: str) -> str:
         )
         status = RunStatus.FAILED
     except WorkerShutdown as stop:
-        status, error, shutdown = RunStatus.FAILED, "The worker was stopped (SIGTERM) during the run.", stop
+        shutdown = stop
     finally:
         keeper.release(lease)
-    finished = bool(status) and execution.finish(status, error)
     if shutdown is not None:
-        mark_stopped()
-        raise shutdown  # the process was asked to stop: do so once the run is recorded
+        return _release(execution)
+    finished = bool(status) and execution.finish(status, error)
     if finished:
         return str(status)
     final = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    return str(final)
+
+
+def _release(execution: Execution) -> str:
+    """The worker is stopping: its run goes back to the queue, or ends cancelled if that was asked."""
+    if not connection.in_atomic_block:
+        # The signal that interrupted the steps may have cut a query short: start on a new connection.
+        connection.close()
+    if services.run_cancel_requested(run_id=execution.run_id):
+        if execution.finish(RunStatus.CANCELLED, "Cancelled."):
+            return str(RunStatus.CANCELLED)
+    elif execution.release():
+        logger.info("Run %s released: its worker is stopping; it goes back to the queue", execution.run_id)
+        return "released"
+    final = Run.objects.filter(pk=execution.run_id).values_list("status", flat=True).first()
     return str(final)
 
 

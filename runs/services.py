@@ -25,10 +25,6 @@ logger = logging.getLogger(__name__)
 # Retry backoff: 10 s, 20 s, 40 s... capped at 10 minutes.
 RETRY_BASE_SECONDS = 10
 RETRY_MAX_SECONDS = 600
-# A queued run not picked up this long after it was enqueued is enqueued again (the broker lost it,
-# or the process died between the commit and the enqueue). Claims are idempotent, so a duplicate
-# delivery does nothing.
-REDELIVER_AFTER = timedelta(seconds=30)
 # Runs the reaper looks at in one pass (the runs going are at most the concurrency limit).
 REAP_BATCH = 5000
 
@@ -69,7 +65,7 @@ def enqueue_on_commit(runs: list[Run]) -> None:
     count as handed to the broker, so the dispatcher (which sends runs whose ``enqueued_at`` is
     empty) does not send them a second time in the moment before this enqueue. Should the process
     die between the commit and the enqueue, the dispatcher sends them again once the broker is idle
-    and they are ``REDELIVER_AFTER`` old.
+    and they are ``INFORMER_REDELIVER_AFTER`` seconds old.
     """
     ids = [run.pk for run in runs]
     if ids:
@@ -273,6 +269,73 @@ def dispatch_waiting() -> int:
     return runs_dispatch()
 
 
+def _released(now: datetime) -> dict[str, Any]:
+    """A released run's fields: queued again as before its claim, and counted as handed to the broker."""
+    return {
+        "status": RunStatus.QUEUED,
+        "lease_token": None,
+        "worker": None,
+        "started_at": None,
+        "heartbeat_at": None,
+        "progress": [],
+        "data": {},
+        "warnings": False,
+        "enqueued_at": now,
+    }
+
+
+def _send_on_commit(run_ids: list[uuid.UUID]) -> None:
+    # Robust: a broker that cannot take them now must not undo the release; the runs carry
+    # enqueued_at, so the dispatcher sends them again once they are INFORMER_REDELIVER_AFTER old.
+    if run_ids:
+        transaction.on_commit(lambda: run_enqueue(run_ids, mark=False), robust=True)
+
+
+def run_release(*, run_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """Give a running run back to the queue because its worker is stopping; False when the lease was lost.
+
+    The run goes back to ``queued`` as it was before its claim (same id, same attempt: a stop is not
+    the run's failure) and is enqueued at once, so another worker starts it again from its first step.
+    A run whose cancellation was asked is not released (the caller ends it ``cancelled``).
+    """
+    with transaction.atomic():
+        released = Run.objects.filter(
+            pk=run_id, status=RunStatus.RUNNING, lease_token=token, cancel_requested=False
+        ).update(**_released(timezone.now()))
+        if released:
+            _send_on_commit([run_id])
+    return bool(released)
+
+
+def run_hand_back(*, run_id: uuid.UUID | str) -> bool:
+    """Send a delivered but unstarted run back to the broker for another worker (this one is stopping)."""
+    if not Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).exists():
+        return False  # ended or started elsewhere meanwhile: nothing to hand back
+    run_enqueue([uuid.UUID(str(run_id))])
+    return True
+
+
+def worker_release(*, host: str, pid: int) -> list[uuid.UUID]:
+    """Release the runs of a worker process that had to be killed, and record it stopped.
+
+    Only for a process known to be dead (its cluster killed it while stopping): its lease is taken
+    from it without a token. Runs whose cancellation was asked end ``cancelled`` instead.
+    """
+    worker = Worker.objects.filter(host=host, pid=pid, stopped_at__isnull=True).order_by("-started_at").first()
+    if worker is None:
+        return []
+    now = timezone.now()
+    going = Run.objects.filter(status=RunStatus.RUNNING, worker=worker).order_by()
+    for run in going.filter(cancel_requested=True).select_related("job"):
+        _force_final(run, RunStatus.CANCELLED, "Cancelled.", now)
+    with transaction.atomic():
+        released = list(going.filter(cancel_requested=False).values_list("pk", flat=True))
+        Run.objects.filter(pk__in=released, status=RunStatus.RUNNING, worker=worker).update(**_released(now))
+        Worker.objects.filter(pk=worker.pk).update(stopped_at=now)
+        _send_on_commit(released)
+    return released
+
+
 def run_retry(*, run: Run, now: datetime | None = None) -> Run | None:
     """Schedule the next attempt of a failed run while ``attempt < maxAttempts``, with backoff."""
     now = now or timezone.now()
@@ -383,11 +446,14 @@ def runs_dispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
     most = min(limit, settings.INFORMER_MAX_CONCURRENT_RUNS)
     if most <= 0:
         return 0
+    # A run enqueued this long ago and still queued may have been lost with the broker or with a
+    # cluster that died holding it; sending it again is safe, as a second delivery's claim does nothing.
+    redeliver_before = now - timedelta(seconds=settings.INFORMER_REDELIVER_AFTER)
     # What waits first (usually nothing: then the count of running runs is not needed), then as many
     # of them as there are free slots.
     candidates = list(
         Run.objects.filter(status=RunStatus.QUEUED, not_before__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REDELIVER_AFTER))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=redeliver_before))
         .order_by("not_before", "created_at")
         .values_list("pk", "enqueued_at")[:most]
     )

@@ -1,8 +1,15 @@
-"""Worker registration: each django-q2 worker process records itself and heartbeats while alive."""
+"""Worker registration: each django-q2 worker process records itself and heartbeats while alive.
+
+Also what a worker knows of its cluster stopping: a flag that says to start no more runs, and the signal
+(SIGUSR1) that releases the run under way.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import socket
@@ -10,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -69,32 +77,62 @@ def _heartbeat(worker_id: object) -> None:
 
 
 class WorkerShutdown(SystemExit):
-    """The worker process was told to stop (SIGTERM) while it executed a run."""
+    """The worker process was told to release its run (its cluster is stopping) while it executed it."""
 
 
-_executing = threading.Event()
+# Set by the cluster's sentinel when it starts to stop: shared memory that the worker processes it
+# forks inherit. A plain byte and no lock, because a process killed while holding a lock would leave
+# the others waiting on it; None outside a cluster started by ``manage.py qcluster``.
+_stopping: Any = None
+
+
+class _Interrupt:
+    """What the release signal's handler and the executing thread share: plain flags, because a handler
+    that took a lock the interrupted code holds (a ``threading.Event``'s) would wait for itself."""
+
+    executing = False
+    requested = False
+
+
+def cluster_state_create() -> None:
+    """Make the shared "stopping" flag; called by the sentinel before it forks its workers."""
+    global _stopping
+    _stopping = multiprocessing.RawValue(ctypes.c_bool, False)
+
+
+def cluster_stop_begin() -> None:
+    """Tell every worker of this cluster to start no more runs."""
+    if _stopping is not None:
+        _stopping.value = True
+
+
+def stopping() -> bool:
+    """Whether this process's cluster is stopping (a run delivered now is handed back, not started)."""
+    return _stopping is not None and bool(_stopping.value)
 
 
 @contextmanager
 def interruptible() -> Iterator[None]:
-    """While inside, a SIGTERM interrupts the run's steps with WorkerShutdown instead of killing the process."""
-    _executing.set()
+    """While inside, a release request (SIGUSR1) interrupts the run's steps with WorkerShutdown."""
+    if _Interrupt.requested:
+        # The request came between the claim and the steps: they do not start.
+        _Interrupt.requested = False
+        raise WorkerShutdown(128 + signal.SIGUSR1)
+    _Interrupt.executing = True
     try:
         yield
     finally:
-        _executing.clear()
+        _Interrupt.executing = False
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    # django-q2 workers inherit "die at once" from their sentinel. When the whole process group gets
-    # SIGTERM (systemd's default, a container stop) that left the run "running" until the reaper gave
-    # up on it; interrupting the run instead lets the executor record it failed, and retry it, now.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
-    if _executing.is_set():
-        _executing.clear()
+def _on_release(signum: int, frame: object) -> None:
+    # The sentinel sends this once its stop's grace period is over: the run under way goes back to
+    # the queue for another worker instead of holding up the stop (``manage.py qcluster``).
+    if _Interrupt.executing:
+        _Interrupt.executing = False
         raise WorkerShutdown(128 + signum)
-    mark_stopped()
-    os.kill(os.getpid(), signal.SIGTERM)  # idle: stop as before
+    if stopping():
+        _Interrupt.requested = True  # a run being claimed right now is released before its steps start
 
 
 def mark_stopped() -> None:
@@ -121,6 +159,12 @@ try:
             logger.exception("Could not register worker %s", proc_name)
             return
         if worker is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            # SIGTERM and SIGINT stay ignored, as the sentinel left them: a signal to the whole process
+            # group (systemd, a terminal's Ctrl-C) is the main process's to act on, and it stops the
+            # workers through the sentinel.
+            signal.signal(signal.SIGUSR1, _on_release)
+            # A worker that leaves through django-q2's STOP (the cluster stopping) is listed as stopped;
+            # multiprocessing runs these finalizers, not atexit, after the bookkeeping's flush.
+            multiprocessing.util.Finalize(None, mark_stopped, exitpriority=5)
 except ImportError:  # pragma: no cover - django-q2 is a dependency
     pass

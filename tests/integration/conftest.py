@@ -207,11 +207,11 @@ class Stack:
         process.wait_for_output("Scheduler started")
         return process
 
-    def qcluster(self, *, workers: int = WORKERS) -> Process:
-        """Start a cluster and wait until its worker processes registered."""
+    def qcluster(self, *args: str, workers: int = WORKERS, **env: str) -> Process:
+        """Start a cluster and wait until ``workers`` worker processes (of all its clusters) registered."""
         from runs.models import Worker
 
-        process = self.start("qcluster")
+        process = self.start("qcluster", *args, **env)
         wait_for(
             lambda: (
                 Worker.objects.filter(cluster=self.cluster, stopped_at__isnull=True).count() >= workers

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ def test_a_run_never_enqueued_is_sent(sent):
 def test_a_run_enqueued_long_ago_is_sent_again_only_when_the_broker_is_idle(sent, monkeypatch, broker_idle, expected):
     # given
     monkeypatch.setattr(services, "_broker_idle", lambda: broker_idle)
-    run = queued(JobFactory(), enqueued_ago=services.REDELIVER_AFTER.total_seconds() + 5)
+    run = queued(JobFactory(), enqueued_ago=settings.INFORMER_REDELIVER_AFTER + 5)
 
     # when
     count = services.runs_dispatch()

@@ -358,26 +358,65 @@ def test_cancelling_a_running_run_stops_it(settings, email_step):
 # ------------------------------------------------------------------------------------------ shutdown
 
 
-@pytest.mark.usefixtures("keep_signal_handlers")
-def test_a_worker_told_to_stop_records_its_run_failed_and_retried(db, email_step):
-    # given: SIGTERM reaches the worker process while a step runs (its handler raises in the step)
+def test_a_worker_told_to_release_its_run_gives_it_back_to_the_queue(db, email_step):
+    # given: its cluster is stopping and the grace period is over: the release signal comes during a step
     def interrupted(context):
-        workers._on_sigterm(signal.SIGTERM, None)
+        workers._on_release(signal.SIGUSR1, None)
         raise AssertionError("not reached")
 
     email_step(interrupted)
-    run = run_now(JobFactory(max_attempts=2))
+    run = run_now(JobFactory(max_attempts=1))
 
     # when
-    with pytest.raises(workers.WorkerShutdown) as stop:
-        execute_run(str(run.pk))
+    outcome = execute_run(str(run.pk))
 
-    # then: the run is recorded before the process goes
+    # then: queued again as before its claim, as the same attempt, and counted as handed to the broker
     run.refresh_from_db()
-    message = "The worker was stopped (SIGTERM) during the run."
-    assert stop.value.code == 128 + signal.SIGTERM
-    assert (run.status, run.error, run.lease_token) == (RunStatus.FAILED, message, None)
-    assert [(entry["status"], entry["message"]) for entry in run.progress] == [("error", message)]
-    retry = Run.objects.get(retry_of=run)
-    assert (retry.attempt, retry.trigger, retry.status) == (2, Trigger.RETRY, RunStatus.QUEUED)
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # a second SIGTERM ends the process at once
+    assert outcome == "released"
+    assert (run.status, run.attempt, run.error, run.success, run.lease_token, run.worker_id) == (
+        RunStatus.QUEUED,
+        1,
+        "",
+        None,
+        None,
+        None,
+    )
+    assert (run.started_at, run.heartbeat_at, run.progress, run.data) == (None, None, [], {})
+    assert run.enqueued_at is not None
+    assert Run.objects.count() == 1  # not failed and retried: a stop is not the run's failure
+
+
+def test_a_released_run_whose_cancellation_was_asked_ends_cancelled(db, email_step):
+    # given
+    def interrupted(context):
+        Run.objects.filter(pk=context.run_id).update(cancel_requested=True)
+        workers._on_release(signal.SIGUSR1, None)
+
+    email_step(interrupted)
+    run = run_now(JobFactory(max_attempts=3))
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then
+    run.refresh_from_db()
+    assert outcome == RunStatus.CANCELLED
+    assert (run.status, run.error, run.lease_token) == (RunStatus.CANCELLED, "Cancelled.", None)
+    assert Run.objects.count() == 1
+
+
+def test_a_stopping_worker_hands_a_delivered_run_back_instead_of_starting_it(db, monkeypatch):
+    # given
+    sent: list[list] = []
+    monkeypatch.setattr(services, "run_enqueue", lambda ids, **options: sent.append(list(ids)))
+    monkeypatch.setattr("runs.executor.stopping", lambda: True)
+    run = run_now(JobFactory())
+    before = row(run)
+
+    # when
+    outcome = execute_run(str(run.pk))
+
+    # then: untouched, and sent to the broker again for another worker
+    assert outcome == "handed back"
+    assert row(run) == before
+    assert sent == [[run.pk]]
