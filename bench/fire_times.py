@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cronsim import CronSim
 
-from jobs import cron, schedule
+from jobs import schedule
+from jobs.schedule import cron
 
 EXPRESSIONS = (
     "*/15 * * * *",

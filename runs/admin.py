@@ -18,9 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django_q.models import Failure, OrmQ, Schedule, Success
 
 from informer import redaction
-from informer.admin_tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, restrict_to_superusers
+from informer.admin.tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, restrict_to_superusers
 from jobs.admin import JobAdmin
-from jobs.admin_access import JobPermissionMixin, job_codenames, visible_jobs
+from jobs.admin.access import JobPermissionMixin, job_codenames, visible_jobs
 from jobs.models import Job
 from runs import services
 from runs.models import Run, Worker

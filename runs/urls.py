@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs import views
+from runs.api import history, workers
 
-job_detail = views.RunnableJobViewSet.as_view(
+job_detail = history.RunnableJobViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy", "post": "run"}
 )
-history_list = views.JobHistoryViewSet.as_view({"get": "list", "delete": "clear"})
-history_detail = views.JobHistoryViewSet.as_view({"get": "retrieve", "delete": "destroy"})
-history_cancel = views.JobHistoryViewSet.as_view({"post": "cancel"})
-worker_list = views.WorkerViewSet.as_view({"get": "list"})
-worker_detail = views.WorkerViewSet.as_view({"get": "retrieve"})
+history_list = history.JobHistoryViewSet.as_view({"get": "list", "delete": "clear"})
+history_detail = history.JobHistoryViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+history_cancel = history.JobHistoryViewSet.as_view({"post": "cancel"})
+worker_list = workers.WorkerViewSet.as_view({"get": "list"})
+worker_detail = workers.WorkerViewSet.as_view({"get": "retrieve"})
 
 urlpatterns = [
     path("jobs/<str:pk>", job_detail, name="job-detail"),

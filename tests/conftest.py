@@ -10,8 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from informer.models import User
-from jobs import services
 from jobs.models import Job
+from jobs.services import shares as share_services
 from tests.factories import JobFactory, TenantFactory, UserFactory
 
 
@@ -89,7 +89,7 @@ def roles(tenant: Any, owner: User) -> Roles:
         "owner": owner,
     }
     for role, level in (("view", 1), ("edit", 2), ("admin", 3)):
-        services.share_set(job=job, principal=users[role], level=level)
+        share_services.share_set(job=job, principal=users[role], level=level)
     clients = {role: (client_for(user) if user else APIClient()) for role, user in users.items()}
     return Roles(job=job, clients=clients, users=users)
 

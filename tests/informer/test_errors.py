@@ -254,7 +254,7 @@ def test_500_on_a_write_rolls_back(roles, monkeypatch, db_state):
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("jobs.services.job_grant", explode)
+    monkeypatch.setattr("jobs.services.jobs.job_grant", explode)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(roles.users["owner"])
     before = db_state()

@@ -162,7 +162,7 @@ def test_every_error_status_of_every_operation_has_the_error_shape(schema):
 
 
 def test_sort_lists_its_values_both_ways(schema):
-    from jobs.views import JOB_SORT_FIELDS
+    from jobs.api.jobs import JOB_SORT_FIELDS
 
     jobs_sort = _parameter(schema["paths"]["/api/jobs"]["get"], "sort")["schema"]
     assert set(jobs_sort["enum"]) == {*JOB_SORT_FIELDS, *(f"-{name}" for name in JOB_SORT_FIELDS)}

@@ -13,7 +13,7 @@ from informer import services
 from informer.models import Tenant, validate_timezone_name
 from informer.timezones import MAX_NAME_LENGTH, UnknownTimeZone, load_zone, zone_names
 from jobs import schedule
-from jobs.serializers import resolve_naive_bound
+from jobs.api.schedule_fields import resolve_naive_bound
 
 LONG = "A" * 10_000  # zoneinfo turns this into a file name: ENAMETOOLONG, an OSError
 # (name, the message)

@@ -19,11 +19,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
-from jobs import services
-from jobs.action_services import attachment_upload
 from jobs.blueprints import BLUEPRINTS
-from jobs.draft_services import draft_edit
 from jobs.models import JobAction, JobAttachment
+from jobs.services import shares as share_services
+from jobs.services.actions import attachment_upload
+from jobs.services.drafts import draft_edit
 from runs.models import Run, Worker
 from tests.conftest import client_for
 from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory, make_token
@@ -175,8 +175,8 @@ def world(tenant, settings, tmp_path) -> World:
     colleague = UserFactory(username="colleague-a", tenant=tenant)
     team = TeamFactory(name="team-a", tenant=tenant)
     job = JobFactory(owner=owner, name="Nightly", slug="nightly")
-    services.share_set(job=job, principal=colleague, level=1)
-    services.share_set(job=job, principal=team, level=2)
+    share_services.share_set(job=job, principal=colleague, level=1)
+    share_services.share_set(job=job, principal=team, level=2)
     token, _ = make_token(owner, secret="inf_tenant-a")
     action = JobAction.objects.create(job=job, type="email", name="Notify", data={"to": "ops@example.com"})
     attachment = JobAttachment.objects.create(action=action, type="file", name="report.csv")

@@ -9,11 +9,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from jobs import draft_services, services
 from jobs.models import JobAction
+from jobs.services import drafts as draft_services
+from jobs.services import shares as share_services
 from runs.models import Run, RunStatus, Trigger, Worker
 from tests.factories import JobFactory, TenantFactory, UserFactory
-from tests.informer.admin_pages import logged_in, model_permissions, staff
+from tests.informer.admin.pages import logged_in, model_permissions, staff
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def history(tenant):
     run = Run.objects.create(job=job, tenant=tenant, trigger=Trigger.MANUAL, status=RunStatus.QUEUED)
     users = {level: staff(tenant, *RUN_STAFF, username=f"level{level}") for level in (0, 1, 2)}
     for level in (1, 2):
-        services.share_set(job=job, principal=users[level], level=level)
+        share_services.share_set(job=job, principal=users[level], level=level)
     return job, run, users
 
 

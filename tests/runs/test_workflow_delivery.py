@@ -26,7 +26,7 @@ from runs.executor import execute_run
 from runs.models import Run, RunStatus
 from tests.conftest import client_for
 from tests.informer.test_outbound import FAKE_DNS, REFUSED_URLS
-from tests.jobs.test_api_actions import JobActionFactory, JobAttachmentFactory
+from tests.jobs.api.test_actions import JobActionFactory, JobAttachmentFactory
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 CSV = "région;total\r\nnord;12\r\nsud;7\r\n".encode()

@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from informer.api import parsers
 from jobs import schedule, timing
-from jobs.serializers import ScheduleBoundField, resolve_naive_bound
+from jobs.api.schedule_fields import ScheduleBoundField, resolve_naive_bound
 
 
 class Command(BaseCommand):

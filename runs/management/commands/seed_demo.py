@@ -17,8 +17,9 @@ from django.db.models import Model
 
 from informer import services as identity
 from informer.models import DemoRecord, Team, Tenant, User
-from jobs import services as job_services
 from jobs.models import Job
+from jobs.services import jobs as job_services
+from jobs.services import shares as share_services
 
 DEMO_JOBS: list[dict[str, Any]] = [
     {
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                 continue
             jobs = {spec["slug"]: self._job(owner, spec) for spec in DEMO_JOBS}
             if team is not None and owner.tenant_id == team.tenant_id and jobs[SHARED_JOB] is not None:
-                job_services.share_set(job=jobs[SHARED_JOB], principal=team, level=1)
+                share_services.share_set(job=jobs[SHARED_JOB], principal=team, level=1)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         logins = [

@@ -1,0 +1,1 @@
+"""The runs API: run now and the run history (``history``), and the workers (``workers``)."""
