@@ -110,6 +110,29 @@ BLUEPRINTS: dict[str, dict[str, Any]] = {
             FAILURE_NOTICE,
         ],
     },
+    "on-demand-webhook": {
+        "name": "Webhook on demand",
+        "description": (
+            "Posts to a webhook only when someone runs it: manual-only (intervalType none), never on a schedule; "
+            "the body says who ran it."
+        ),
+        "job": {"type": "email", "name": "Webhook on demand", "intervalType": "none"},
+        "actions": [
+            {
+                "type": "webhook",
+                "name": "Notify the endpoint",
+                "data": {
+                    "url": "https://example.com/hooks/informer",
+                    "method": "POST",
+                    # No Content-Type: a JSON body is sent as application/json (and with an Idempotency-Key).
+                    "body": (
+                        '{"job": "{{ job.naturalId }}", "run": "{{ run.id }}", '
+                        '"triggeredBy": "{{ run.triggeredBy.username|default:run.triggeredBy.type }}"}'
+                    ),
+                },
+            }
+        ],
+    },
 }
 
 

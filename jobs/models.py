@@ -18,6 +18,7 @@ class IntervalType(models.TextChoices):
     CRON = "cron"
     SIMPLE = "simple"
     ONCE = "once"
+    NONE = "none", "None (manual only)"  # never fires; runs when someone runs it
 
 
 class MisfirePolicy(models.TextChoices):

@@ -31,7 +31,8 @@ class FireTimesQuerySerializer(ApiQuerySerializer):
     """The query parameters of the preview (text: ``count`` in ASCII digits)."""
 
     interval = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    interval_type = serializers.ChoiceField(choices=IntervalType.choices, default=IntervalType.CRON)
+    # No default: left out, it follows from the interval as on a job (cron with one, manual-only without).
+    interval_type = serializers.ChoiceField(choices=IntervalType.choices, required=False)
     timezone = serializers.CharField(max_length=64, default="UTC")
     start_on = ScheduleBoundField()
     end_on = ScheduleBoundField()
@@ -87,11 +88,16 @@ class JobFireTimesView(APIView):
             OpenApiParameter(
                 "interval",
                 {"type": "string", "maxLength": 200},
-                required=True,
                 allow_blank=True,
-                description="Cron expression or '<n> <unit>'; empty for intervalType=once",
+                description="Cron expression or '<n> <unit>'; ignored by once and none. Without it (and without "
+                "intervalType) the schedule is manual-only: no fire times",
             ),
-            OpenApiParameter("intervalType", str, enum=IntervalType.values, default=IntervalType.CRON.value),
+            OpenApiParameter(
+                "intervalType",
+                str,
+                enum=IntervalType.values,
+                description="Default: cron with an interval, none (manual-only, no fire times) without one",
+            ),
             OpenApiParameter(
                 "timezone", {"type": "string", "maxLength": 64}, description="IANA time zone (default UTC)"
             ),
@@ -111,10 +117,11 @@ class JobFireTimesView(APIView):
         now = timezone.now()
         after = params.get("after") or now
         zone = params["timezone"]
+        interval = params.get("interval") or None
         try:
             parsed = schedule.parse_schedule(
-                interval=params.get("interval") or None,
-                interval_type=params["interval_type"],
+                interval=interval,
+                interval_type=schedule.interval_type_for(interval, given=params.get("interval_type")),
                 timezone=zone,
                 start_on=timing.parse_bound(resolve_naive_bound(params.get("start_on", ""), zone)),
                 end_on=timing.parse_bound(resolve_naive_bound(params.get("end_on", ""), zone)),

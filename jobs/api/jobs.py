@@ -160,11 +160,19 @@ class JobSerializer(ApiModelSerializer):
         for name in ("start_on", "end_on"):
             if name in attrs:
                 attrs[name] = resolve_naive_bound(attrs[name], zone)
+        # §5's two spellings of a manual-only job, "intervalType": "none" and no interval, are stored alike.
+        interval_type = schedule.interval_type_for(
+            merged.get("interval", ""),
+            given=attrs.get("interval_type"),
+            current=self.instance.interval_type if self.instance is not None else None,
+        )
+        if interval_type != merged.get("interval_type"):
+            attrs["interval_type"] = merged["interval_type"] = interval_type
         # Every schedule check goes through the engine the scheduler uses, so nothing accepted here can
         # fail later when it is fired.
         candidate = Job(
             interval=merged.get("interval", ""),
-            interval_type=merged.get("interval_type", "cron"),
+            interval_type=interval_type,
             timezone=zone,
             start_on=attrs.get("start_on", merged.get("start_on", "")),
             end_on=attrs.get("end_on", merged.get("end_on", "")),

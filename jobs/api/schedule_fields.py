@@ -72,6 +72,8 @@ def spent_schedule_errors(parsed: schedule.Schedule, now: datetime) -> dict[str,
     silently never fire; an enabled job says so at once (a disabled one may keep them).
     """
     errors: dict[str, list[str]] = {}
+    if parsed.interval_type == IntervalType.NONE:
+        return errors  # a manual-only job never fires anyway: its bounds cannot leave it with nothing to do
     if parsed.interval_type == IntervalType.ONCE and parsed.anchor is not None and parsed.anchor <= now:
         errors["startOn"] = [
             f"startOn {iso_z(parsed.anchor)} is not in the future, so this one-off (once) job would never run; "

@@ -30,7 +30,9 @@ from jobs.schedule.errors import ScheduleError
 from jobs.schedule.simple import Every, anchor_fire, parse_simple_interval, simple_fires
 from jobs.schedule.wallclock import Fire, earliest
 
-INTERVAL_TYPES = ("cron", "simple", "once")
+INTERVAL_TYPES = ("cron", "simple", "once", "none")
+# A manual-only schedule (§5): valid, and never fires; its job runs when someone runs it.
+MANUAL = "none"
 GAP_CHOICES = ("shift", "skip")
 REPEAT_CHOICES = ("first", "both")
 
@@ -120,7 +122,8 @@ def parse_schedule(
     """Validate a schedule's API fields and return it parsed; ScheduleError names the first bad field."""
     if interval_type not in INTERVAL_TYPES:
         raise ScheduleError(
-            "intervalType", f"Unknown intervalType '{interval_type}': expected 'cron', 'simple' or 'once'."
+            "intervalType",
+            f"Unknown intervalType '{interval_type}': expected 'cron', 'simple', 'once' or 'none'.",
         )
     zone = validate_timezone(timezone)
     policy = parse_dst_policy(dst_policy)
@@ -143,6 +146,9 @@ def parse_schedule(
     }
     if interval_type == "cron":
         return Schedule(**base, cron=cron)
+    if interval_type == MANUAL:
+        # Manual-only: an interval, if any, is ignored (as by a once); the bounds were still checked above.
+        return Schedule(**base)
     # A one-off run needs no interval; whatever is there is ignored.
     if interval_type == "once" and start is None:
         raise ScheduleError("startOn", "A one-off (once) schedule needs startOn: the moment it runs.")
@@ -170,6 +176,25 @@ def _parse_cron_interval(interval: str | None) -> CronSpec:
         raise ScheduleError("interval", f"Invalid cron expression '{text}': {error}.") from None
     except CronNeverFires:
         raise ScheduleError("interval", f"The cron expression '{text}' can never fire.") from None
+
+
+def interval_type_for(interval: str | None, *, given: str | None, current: str | None = None) -> str:
+    """The intervalType of a write that may leave it out: ``given`` when sent, else read from ``interval``.
+
+    §5 spells a manual-only schedule two ways, ``intervalType: none`` or no interval. Without an
+    intervalType a new schedule without an interval is manual-only and one with an interval is cron; a
+    cron or simple schedule whose interval is cleared becomes manual-only; a once or a manual-only
+    schedule keeps its type. An explicit intervalType is never second-guessed: ``cron`` without an
+    interval stays an error naming ``interval``.
+    """
+    if given is not None:
+        return given
+    blank = not isinstance(interval, str) or not interval.strip(SEPARATORS)
+    if current is None:
+        return MANUAL if blank else "cron"
+    if current in ("cron", "simple") and blank:
+        return MANUAL
+    return current
 
 
 def next_fire_time(schedule: Schedule, after: datetime) -> datetime | None:
@@ -256,6 +281,8 @@ def _fires(schedule: Schedule, after: datetime) -> Iterator[Fire]:
         candidates = schedule.cron.fires(schedule.zone, after, gap=policy.gap, repeat=policy.repeat, until=until)
     elif schedule.every is not None:
         candidates = simple_fires(schedule, after)
+    elif schedule.interval_type == MANUAL:
+        return
     else:
         candidates = iter([anchor_fire(schedule)])  # a once is its anchor alone
     end = schedule.end

@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("interval", nargs="?", default="", help="Cron expression or '<n> <unit>'.")
-        parser.add_argument("--type", default="cron", choices=["cron", "simple", "once"], dest="interval_type")
+        parser.add_argument("--type", default="cron", choices=["cron", "simple", "once", "none"], dest="interval_type")
         parser.add_argument("--timezone", default="UTC")
         parser.add_argument("--count", type=int, default=10)
         parser.add_argument("--after", default=None, help="ISO datetime (default: now).")

@@ -195,6 +195,11 @@ FROM_TEMPLATE: dict[str, tuple[dict[str, Any], dict[str, Any], list[tuple[str, s
         {"type": "email", "name": "Daily webhook", "interval": "0 9 * * *"},
         [("Notify the endpoint", "webhook", None), ("Failure notice", "email", {"status": "failure"})],
     ),
+    "on-demand-webhook": (
+        {},
+        {"type": "email", "name": "Webhook on demand", "interval": "", "nextRunAt": None},
+        [("Notify the endpoint", "webhook", None)],
+    ),
 }
 
 
@@ -223,7 +228,7 @@ def test_a_job_is_created_from_a_template(client, owner, template_id):
     assert response.status_code == 201, response.content
     item = response.json()
     assert {key: item[key] for key in expected} == expected
-    assert item["intervalType"] == "cron"
+    assert item["intervalType"] == BLUEPRINTS[template_id]["job"]["intervalType"]
     assert item["ownerId"] == owner.pk
     job = Job.objects.get()
     assert response["Location"] == f"http://testserver/api/jobs/{job.pk}"
@@ -361,6 +366,7 @@ TEMPLATES_AVAILABLE = {
     "api-health-check": True,
     "monthly-snapshot-cleanup": False,
     "webhook-with-failure-notice": True,
+    "on-demand-webhook": True,
 }
 
 

@@ -335,7 +335,7 @@ SAME_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("cron step past the range", {"interval": "0 0 */32 * *"}),
     ("simple fullwidth count", {"interval": "\uff11\uff15 minutes", "intervalType": "simple"}),
     ("never fires", {"interval": "0 0 30 2 *"}),
-    ("empty cron", {"interval": ""}),
+    ("empty cron", {"interval": "", "intervalType": "cron"}),  # without intervalType: manual-only
     ("unknown intervalType", {"interval": "0 8 * * *", "intervalType": "weekly"}),
     ("unknown time zone", {"interval": "0 8 * * *", "timezone": "Mars/Olympus"}),
     ("dstPolicy gap maybe", {"interval": "0 8 * * *", "dstPolicy": {"gap": "maybe"}}),

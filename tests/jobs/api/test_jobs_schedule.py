@@ -383,8 +383,9 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("cron February 30", {"interval": "0 0 30 2 *"}, "interval", "The cron expression '0 0 30 2 *' can never fire."),
     ("cron April 31", {"interval": "0 0 31 4 *"}, "interval", "The cron expression '0 0 31 4 *' can never fire."),
     (
+        # Explicit: without intervalType an empty interval is a manual-only job (§5; test_manual_only.py).
         "cron empty interval",
-        {"interval": ""},
+        {"interval": "", "intervalType": "cron"},
         "interval",
         "interval is required for cron schedules, e.g. '0 9 * * 1-5'.",
     ),
