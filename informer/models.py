@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group, UserManager
@@ -54,7 +54,7 @@ class User(AbstractUser):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="users", blank=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A user created without a tenant (createsuperuser, the admin) belongs to the default one.
@@ -94,6 +94,10 @@ class Team(Group):
         "name", max_length=TEAM_NAME_MAX_LENGTH, help_text="Unique within the tenant, whatever its case."
     )
     display_name = models.CharField(max_length=200, blank=True)
+
+    # The GroupManager inherited from Group, typed for teams: the stubs type it for Group rows only, which
+    # would make every Team query a Group query. Annotation only, so nothing changes at run time.
+    objects: ClassVar[models.Manager[Team]]  # type: ignore[assignment]
 
     class Meta:
         verbose_name = "team"

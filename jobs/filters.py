@@ -24,6 +24,7 @@ class JobFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_tag(self, queryset: QuerySet[Job], name: str, value: str) -> QuerySet[Job]:
-        for tag in self.request.query_params.getlist("tag") if self.request else [value]:
+        # GET is DRF's query_params (its Request hands attributes to Django's), and the stubs know it.
+        for tag in self.request.GET.getlist("tag") if self.request else [value]:
             queryset = queryset.filter(pk__in=JobTag.objects.filter(name=tag).values("job_id"))
         return queryset

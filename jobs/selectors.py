@@ -24,7 +24,7 @@ from jobs.models import (
 ALL_JOB_PERMISSIONS = frozenset({"view_job", "change_job", "run_job", "delete_job", "share_job"})
 
 
-def with_locked_at(jobs: QuerySet[Job]) -> QuerySet[Job]:
+def with_locked_at(jobs: JobQuerySet) -> JobQuerySet:
     """Annotate ``Job.locked_at``: the start of the oldest run still going (few rows: those running)."""
     runs = Job._meta.get_field("runs").related_model._default_manager
     running = runs.filter(job_id=OuterRef("pk"), status=RUN_RUNNING).order_by("started_at")

@@ -11,7 +11,7 @@ import json
 import django_q.admin  # noqa: F401 - registers the admins restricted below (runs comes first in INSTALLED_APPS)
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -42,8 +42,7 @@ class RunInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "trigger", "scheduled_for", "status", "attempt", "shown_error"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "trigger", "scheduled_for", "status", "attempt", "shown_error")
     ordering = ["-created_at"]
 
     @admin.display(description="Error")
@@ -118,7 +117,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # History is written by runs alone: saving the form would put back columns a worker moved on.
         return False
 

@@ -341,9 +341,11 @@ def execute_run(run_id: str) -> str:
     run = services.run_claim(run_id=run_id, worker=worker)
     if run is None:
         return "not claimed"
+    assert run.lease_token is not None  # the claim gave the run its lease
     execution = Execution(run_id=run.pk, token=run.lease_token, timeout_seconds=run.job.timeout_seconds, run=run)
     lease, keeper = Lease(execution, worker), _lease_keeper()
     keeper.hold(lease)
+    status: str  # "" once the run was stopped: there is nothing to write
     status, error = RunStatus.SUCCEEDED, ""
     shutdown: WorkerShutdown | None = None  # the worker's cluster is stopping: release the run
     try:

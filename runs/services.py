@@ -140,7 +140,7 @@ def run_claim(*, run_id: uuid.UUID | str, worker: Worker | None) -> Run | None:
     # The limits are checked by the claim itself, under the claims lock: no other claim changes the
     # counts before this one commits. Only "allow" lets runs of one job overlap; otherwise a run waits
     # for the one going.
-    limits = {
+    limits: dict[str, Any] = {
         "cluster_limit": settings.INFORMER_MAX_CONCURRENT_RUNS,
         "tenant_limit": job.tenant.max_concurrent_jobs,
         "exclusive": job.overlap_policy != OverlapPolicy.ALLOW,

@@ -77,6 +77,7 @@ class _Rows:
                 functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
                 if functions:
                     converters.append((position, col, functions))
+                assert field.column is not None  # concrete fields have a column
                 columns.append(f"{alias}.{connection.ops.quote_name(field.column)}")
             pk_position = fields.index(model._meta.pk)
             self.parts.append((model, [field.attname for field in fields], converters, pk_position))
@@ -183,7 +184,7 @@ def _read_joined(pk: Any) -> tuple[Run, Actions] | None:
     run, job, tenant = rows.build(fetched[0], 0, 3)
     job.tenant = tenant
     run.job = job
-    actions = [(action, []) for (action,) in (rows.build(row, 3) for row in fetched) if action is not None]
+    actions: Actions = [(action, []) for (action,) in (rows.build(row, 3) for row in fetched) if action is not None]
     return run, actions
 
 

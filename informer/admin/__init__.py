@@ -18,6 +18,7 @@ from django.http import HttpRequest
 
 from informer import services
 from informer.admin.tenancy import TenantScopedAdminMixin, restrict_to_superusers
+from informer.auth import request_user
 from informer.models import ApiToken, Team, Tenant, User
 
 
@@ -82,7 +83,7 @@ class InformerUserAdmin(GrantLimitMixin, TenantScopedAdminMixin, UserAdmin):
     list_display = ["username", "email", "tenant", "is_staff", "is_superuser", "is_active"]
     list_filter = ["tenant", "is_staff", "is_superuser", "is_active"]
     list_select_related = ["tenant"]
-    fieldsets = [*UserAdmin.fieldsets, ("Tenant", {"fields": ["tenant"]})]
+    fieldsets = [*(UserAdmin.fieldsets or ()), ("Tenant", {"fields": ["tenant"]})]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["username", "tenant", "password1", "password2"]}),
     ]
@@ -105,7 +106,7 @@ class InformerUserAdmin(GrantLimitMixin, TenantScopedAdminMixin, UserAdmin):
 
     def manageable(self, request: HttpRequest, target: User) -> bool:
         """Whether the editor may change ``target``: never an account holding what the editor does not."""
-        editor = request.user
+        editor = request_user(request)
         if editor.is_superuser:
             return True
         if target.is_superuser:
@@ -128,16 +129,18 @@ class InformerUserAdmin(GrantLimitMixin, TenantScopedAdminMixin, UserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(GrantLimitMixin, TenantScopedAdminMixin, GroupAdmin):
+# GroupAdmin's stub lets formfield_for_manytomany go without a request, which the tenant scope needs; Django's
+# admin always passes one.
+class TeamAdmin(GrantLimitMixin, TenantScopedAdminMixin, GroupAdmin):  # type: ignore[misc]
     list_display = ["local_name", "display_name", "tenant"]
     list_filter = ["tenant"]
     fields = ["local_name", "display_name", "tenant", "permissions"]
 
-    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Group | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
         if obj is not None or request.user.is_superuser:
             return form
-        tenant_id = request.user.tenant_id
+        tenant_id = request_user(request).tenant_id
 
         class InTenant(form):  # type: ignore[misc,valid-type]
             def __init__(self, *args: Any, **form_kwargs: Any) -> None:
@@ -175,7 +178,7 @@ class ApiTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     fields = ["user", "name", "expires_at", "key_hint", "created_at", "last_used_at"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))
         if obj is None and not request.user.is_superuser:
             fields.remove("user")  # the token is the saving user's
@@ -201,7 +204,7 @@ class ApiTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        user = obj.user if request.user.is_superuser else request.user
+        user = obj.user if request.user.is_superuser else request_user(request)
         token, secret = services.token_create(user=user, name=obj.name)
         if obj.expires_at:  # the admin sets a date, not a number of days
             ApiToken.objects.filter(pk=token.pk).update(expires_at=obj.expires_at)

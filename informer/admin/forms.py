@@ -10,7 +10,7 @@ through ``DepthLimitedJSONField``, held to the depth limit API bodies are held t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -55,7 +55,9 @@ class DepthLimitedJSONField(forms.JSONField):
 
 
 # Every JSON column of a model admin or inline is edited through the depth-limited field.
-JSON_FORM_FIELDS: dict[type[models.Field], dict[str, Any]] = {models.JSONField: {"form_class": DepthLimitedJSONField}}
+JSON_FORM_FIELDS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": DepthLimitedJSONField}
+}
 
 
 def _messages(detail: Any, path: str = "") -> list[tuple[str, str]]:
@@ -167,7 +169,7 @@ class ServiceAdminMixin:
     field it names, so the page shows what was sent and why it was refused.
     """
 
-    formfield_overrides = JSON_FORM_FIELDS
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = JSON_FORM_FIELDS
 
     def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> type:
         form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
@@ -188,7 +190,7 @@ class ServiceAdminMixin:
 class ServiceInlineMixin:
     """An inline whose forms are told the request (their ``clean()`` runs the API's serializer)."""
 
-    formfield_overrides = JSON_FORM_FIELDS
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = JSON_FORM_FIELDS
 
     def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> type:
         formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]

@@ -8,16 +8,19 @@ many-to-many field, and the list filters; it keeps the tenant field read-only an
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
-from django.forms import Field
+from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
+from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
 
+from informer.auth import request_user
 from informer.models import Tenant
+
+_RowT = TypeVar("_RowT", bound=Model)
 
 
 def tenant_of(obj: Model, lookup: str) -> int | None:
@@ -58,13 +61,13 @@ class TenantScopedAdminMixin:
         objects = super().get_queryset(request)  # type: ignore[misc]
         if request.user.is_superuser:
             return objects
-        return objects.filter(**{self.tenant_lookup: request.user.tenant_id})
+        return objects.filter(**{self.tenant_lookup: request_user(request).tenant_id})
 
     def in_tenant(self, request: HttpRequest, obj: Model | None) -> bool:
         """Whether ``obj`` (if any) belongs to the staff user's tenant."""
         if obj is None or request.user.is_superuser or obj._state.adding:
             return True
-        return tenant_of(obj, self.tenant_lookup) == request.user.tenant_id
+        return tenant_of(obj, self.tenant_lookup) == request_user(request).tenant_id
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return super().has_view_permission(request, obj) and self.in_tenant(request, obj)  # type: ignore[misc]
@@ -79,13 +82,17 @@ class TenantScopedAdminMixin:
         """The objects of ``model`` a foreign key or many-to-many field of this admin may point to."""
         return tenant_choices(model, queryset, request.user)
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Field | None:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         if field is not None and hasattr(field, "queryset"):
             field.queryset = self.related_choices(request, db_field.related_model, field.queryset)
         return field
 
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Field | None:
+    def formfield_for_manytomany(
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelMultipleChoiceField[Any] | None:
         field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
         if field is not None and hasattr(field, "queryset"):
             field.queryset = self.related_choices(request, db_field.related_model, field.queryset)
@@ -104,14 +111,14 @@ class TenantScopedAdminMixin:
         # A tenant filter would list every tenant's name, and there is only one to choose from anyway.
         return [item for item in filters if item != "tenant"]
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change and not request.user.is_superuser and self._has_tenant_field():
-            obj.tenant_id = request.user.tenant_id  # type: ignore[attr-defined]
+            obj.tenant_id = request_user(request).tenant_id
         super().save_model(request, obj, form, change)  # type: ignore[misc]
 
     def each_permitted(
-        self, request: HttpRequest, queryset: QuerySet, has_permission: Callable[[HttpRequest, Any], bool]
-    ) -> list[Model]:
+        self, request: HttpRequest, queryset: QuerySet[_RowT], has_permission: Callable[[HttpRequest, Any], bool]
+    ) -> list[_RowT]:
         """The selected objects, all of them permitted, or ``PermissionDenied`` and nothing done.
 
         Django's bulk actions check the model permission only; a selection (which a POST can name freely)

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 class DomainError(Exception):
     """A readable, expected failure raised by services; the API layer turns it into the error shape."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, field: str | None = None, details: dict[str, list[str]] | None = None):
         super().__init__(message)

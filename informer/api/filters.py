@@ -43,7 +43,8 @@ class StrictIntegerField(forms.IntegerField):
 class IntegerFilter(django_filters.NumberFilter):
     """``?field=<whole number>`` within the 64-bit range of the id columns; anything else is a 400 naming it."""
 
-    field_class = StrictIntegerField
+    # The stub ties NumberFilter to DecimalField; the filter works with any number field.
+    field_class = StrictIntegerField  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", INTEGER_MIN)

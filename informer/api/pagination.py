@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -67,7 +68,7 @@ class HalPagination(BasePagination):
 
     default_limit = 30
 
-    def paginate_queryset(self, queryset: QuerySet | list, request: Request, view: Any = None) -> list:
+    def paginate_queryset(self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: Any = None) -> list:
         self.request = request
         self.rel = getattr(view, "hal_rel", "inf:item")
         self.limit = parse_int_param(

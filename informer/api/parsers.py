@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
+
+if TYPE_CHECKING:
+    from django.http.request import _ImmutableQueryDict
 
 __all__ = ["FormParser", "JSONParser", "JsonTooDeep", "MultiPartParser", "json_depth", "loads", "max_depth"]
 
@@ -67,8 +71,9 @@ def loads(text: str, *, strict: bool = True) -> Any:
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser with the depth limit; a deep body is a 400 like a malformed one."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
-        encoding = parsers.get_encoding(parser_context or {})
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        # DRF's own check that the charset is a text encoding; the stubs do not list it yet.
+        encoding = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]
         try:
             return loads(codecs.getreader(encoding)(stream).read(), strict=self.strict)
         except JsonTooDeep as error:
@@ -91,8 +96,8 @@ class FormParser(parsers.FormParser):
     """DRF's form parser; a field holding JSON nested past the limit is a 400 naming the field."""
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None
-    ) -> QueryDict:
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> _ImmutableQueryDict:
         data = super().parse(stream, media_type, parser_context)
         _refuse_deep_fields(data)
         return data
@@ -102,7 +107,7 @@ class MultiPartParser(parsers.MultiPartParser):
     """DRF's multipart parser (browsable API forms, uploads) with the same check of its text fields."""
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> parsers.DataAndFiles:
         result = super().parse(stream, media_type, parser_context)
         _refuse_deep_fields(result.data)

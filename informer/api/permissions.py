@@ -74,6 +74,6 @@ class ObjectPermission(BasePermission):
         else:
             required = view.action_permissions.get(view.action, view.read_permission)
         if required not in codenames:
-            label = permission_label(required, obj._meta.model_name)
+            label = permission_label(required, obj._meta.model_name or "")
             raise exceptions.PermissionDenied(f"You need the '{label}' permission for this.")
         return True

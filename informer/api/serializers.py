@@ -234,7 +234,7 @@ class SelfLinkField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> dict[str, Any]:
-        path = self.parent.self_path(value)  # type: ignore[union-attr]
+        path = self.parent.self_path(value)  # type: ignore[attr-defined]  # declared by the serializers using this field
         request = self.context.get("request")
         href = request.build_absolute_uri(path) if request is not None else path
         return {"self": {"href": href}}

@@ -21,6 +21,7 @@ from guardian.admin import GuardedModelAdmin
 from informer.admin.forms import ServiceAdminMixin, ServiceInlineMixin, adopt
 from informer.admin.tenancy import TenantScopedAdminMixin
 from informer.api.exceptions import DomainError
+from informer.auth import request_user
 from jobs import previews, schedule, timing
 from jobs.admin.access import JobPermissionMixin, MaskedDataMixin, save_inline, visible_jobs
 from jobs.admin.forms import JobActionForm, JobAttachmentForm, JobForm
@@ -42,7 +43,7 @@ class JobActionInline(MaskedDataMixin, ServiceInlineMixin, JobPermissionMixin, a
     readonly_fields = ["attachment_count", "preview_link"]
     show_change_link = True
 
-    def job_of(self, obj: Model) -> Job | None:
+    def job_of(self, obj: Job) -> Job | None:
         return obj  # the inline's object is the job itself
 
     @admin.display(description="Attachments")
@@ -74,7 +75,8 @@ class DraftFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(
+# guardian declares change_form_template as an instance attribute, the stubs' ModelAdmin as a class variable.
+class JobAdmin(  # type: ignore[misc]
     MaskedDataMixin, ServiceAdminMixin, JobSharesMixin, JobPermissionMixin, TenantScopedAdminMixin, GuardedModelAdmin
 ):
     form = JobForm
@@ -155,8 +157,8 @@ class JobAdmin(
         ),
     ]
 
-    def job_of(self, obj: Model) -> Job | None:
-        return obj  # type: ignore[return-value]
+    def job_of(self, obj: Job) -> Job | None:
+        return obj
 
     def job_permission(self, job: Job, verb: str) -> str:
         # Deleting a draft discards an edit: it needs job:edit, not job:delete (as in the API).
@@ -169,7 +171,7 @@ class JobAdmin(
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # A new job runs in its owner's tenant's zone unless told otherwise, as through the API.
-        return {"timezone": request.user.tenant.timezone, **super().get_changeform_initial_data(request)}
+        return {"timezone": request_user(request).tenant.timezone, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request: HttpRequest, obj: Job, form: JobForm, change: bool) -> None:
         fields = dict(form.service_fields)
@@ -178,7 +180,7 @@ class JobAdmin(
             stored = Job.objects.select_for_update().get(pk=obj.pk)
             job = job_services.job_update(job=stored, fields=fields, tags=tags)
         else:
-            job = job_services.job_create(user=request.user, fields=fields, tags=tags)
+            job = job_services.job_create(user=request_user(request), fields=fields, tags=tags)
         adopt(obj, job)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
@@ -255,7 +257,7 @@ class JobAttachmentInline(MaskedDataMixin, ServiceInlineMixin, JobPermissionMixi
     fields = ["name", "type", "data", "file", "content_type", "size", "sha256"]
     readonly_fields = ["content_type", "size", "sha256"]
 
-    def job_of(self, obj: Model) -> Job | None:
+    def job_of(self, obj: JobAction) -> Job | None:
         return obj.job  # the inline's object is the action
 
 

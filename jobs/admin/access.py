@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
@@ -12,14 +12,15 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from informer import redaction
-from informer.admin.forms import adopt
+from informer.admin.forms import ServiceFormMixin, adopt
+from informer.auth import request_user
 from jobs import selectors
 from jobs.models import Job
 
 
 def job_codenames(request: HttpRequest, job: Job) -> set[str]:
     """The staff user's permissions on ``job`` (a draft's are its original's), read once per request."""
-    user = request.user
+    user = request_user(request)
     target = job.permission_target
     cache: dict[Any, set[str]] = request.__dict__.setdefault("_admin_job_permissions", {})
     if target.pk not in cache:
@@ -55,8 +56,8 @@ class JobPermissionMixin:
         "delete": "change_job",
     }
 
-    def job_of(self, obj: Model) -> Job | None:
-        return obj.job  # type: ignore[attr-defined]
+    def job_of(self, obj: Any) -> Job | None:
+        return obj.job
 
     def job_allows(self, request: HttpRequest, obj: Model | None, verb: str) -> bool:
         if obj is None or request.user.is_superuser:
@@ -130,33 +131,38 @@ class MaskedDataMixin:
         return json.dumps(redaction.mask_data(obj.data), ensure_ascii=False)  # type: ignore[attr-defined]
 
 
-def _fresh(model: type[Model], obj: Model) -> Any:
+_RowT = TypeVar("_RowT", bound=Model)
+
+
+def _fresh(obj: _RowT) -> _RowT:
     """``obj`` as stored: the admin's form has already written the new values onto its instance."""
-    return model._default_manager.get(pk=obj.pk)
+    return type(obj)._default_manager.get(pk=obj.pk)
 
 
 def save_inline(
     formset: BaseInlineFormSet,
     *,
-    create: Callable[[dict[str, Any]], Model],
-    update: Callable[[Model, dict[str, Any]], Model],
-    delete: Callable[[Model], None],
+    create: Callable[[dict[str, Any]], _RowT],
+    update: Callable[[_RowT, dict[str, Any]], _RowT],
+    delete: Callable[[_RowT], None],
 ) -> None:
     """Save an inline formset through services, keeping what Django's admin logs about it."""
     formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
     deleted = [form for form in formset.deleted_forms if not form.instance._state.adding]
     for form in deleted:
-        stored = _fresh(formset.model, form.instance)
+        stored = _fresh(form.instance)
         delete(stored)
         formset.deleted_objects.append(stored)
     for form in formset.forms:
         if form in formset.deleted_forms or not form.has_changed():
             continue
+        # The inlines that save through services build their forms from ServiceFormMixin.
+        service_fields = cast(ServiceFormMixin, form).service_fields
         if form.instance._state.adding:
-            saved = create(form.service_fields)
+            saved = create(service_fields)
             adopt(form.instance, saved)
             formset.new_objects.append(form.instance)
         else:
-            saved = update(_fresh(formset.model, form.instance), form.service_fields)
+            saved = update(_fresh(form.instance), service_fields)
             adopt(form.instance, saved)
             formset.changed_objects.append((form.instance, form.changed_data))

@@ -27,7 +27,10 @@ class TenantUserSelect(UserManage):
     tenant_id: int | None = None
 
     def clean_user(self) -> User:
-        user = User.objects.filter(username=self.cleaned_data["user"], tenant_id=self.tenant_id).first()
+        # Without a tenant (the page found no job) there is no one to find.
+        user = None
+        if self.tenant_id is not None:
+            user = User.objects.filter(username=self.cleaned_data["user"], tenant_id=self.tenant_id).first()
         if user is None:
             raise forms.ValidationError(self.fields["user"].error_messages["does_not_exist"])
         return user
@@ -39,7 +42,9 @@ class TenantTeamSelect(GroupManage):
     tenant_id: int | None = None
 
     def clean_group(self) -> Team:
-        team = Team.objects.filter(local_name__iexact=self.cleaned_data["group"], tenant_id=self.tenant_id).first()
+        team = None
+        if self.tenant_id is not None:
+            team = Team.objects.filter(local_name__iexact=self.cleaned_data["group"], tenant_id=self.tenant_id).first()
         if team is None:
             raise forms.ValidationError(self.fields["group"].error_messages["does_not_exist"])
         return team

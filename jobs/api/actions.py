@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -62,7 +62,9 @@ class CredentialDataField(serializers.JSONField):
 
     def get_attribute(self, instance: Model) -> Any:
         value = super().get_attribute(instance)
-        return value if may_read_secrets(self.context, _job_id(instance)) else redaction.mask_data(value)
+        # The context is the root serializer's dict (the stubs say Mapping); may_read_secrets caches in it.
+        context = cast(dict[str, Any], self.context)
+        return value if may_read_secrets(context, _job_id(instance)) else redaction.mask_data(value)
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
@@ -81,7 +83,7 @@ class JobActionSerializer(ApiModelSerializer):
     _links = SelfLinkField()
     job_id = serializers.UUIDField(read_only=True)
     type = serializers.CharField(max_length=40)
-    data = CredentialDataField(required=False)
+    data = CredentialDataField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     run_condition = serializers.JSONField(required=False, allow_null=True)
     index = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
     attachments = JobAttachmentSerializer(many=True, read_only=True)
@@ -141,7 +143,7 @@ class JobActionSerializer(ApiModelSerializer):
 class PreviewSerializer(ApiSerializer):
     """The optional body of ``…/_preview``: ``data`` overrides the action's, ``params`` stand in for a run's."""
 
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     params = serializers.DictField(required=False, default=dict)
 
 

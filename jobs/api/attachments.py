@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -36,7 +37,7 @@ class JobAttachmentSerializer(ApiModelSerializer):
     _links = SelfLinkField()
     job_action_id = serializers.UUIDField(source="action_id", read_only=True)
     type = serializers.CharField(max_length=40)
-    data = serializers.JSONField(required=False)
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     has_file = serializers.SerializerMethodField()
 
     class Meta:
@@ -215,7 +216,7 @@ class RawBodyParser(FileUploadParser):
 
     media_type = "*/*"
 
-    def get_filename(self, stream: Any, media_type: Any, parser_context: dict[str, Any]) -> str:
+    def get_filename(self, stream: Any, media_type: Any, parser_context: Mapping[str, Any]) -> str:
         return super().get_filename(stream, media_type, parser_context) or "upload"
 
 
@@ -252,7 +253,7 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
         attachment = self.attachment()
-        if attachment.type != "file" or not attachment.file or not default_storage.exists(attachment.file.name):
+        if attachment.type != "file" or not attachment.file.name or not default_storage.exists(attachment.file.name):
             raise Http404
         return FileResponse(
             default_storage.open(attachment.file.name, "rb"),
@@ -286,7 +287,7 @@ class AttachmentFileView(NestedJobMixin, viewsets.GenericViewSet):
             raise DomainError(
                 f"Only 'file' attachments have uploaded contents; this one is '{attachment.type}'.", field="type"
             )
-        upload = request.data.get("file")
+        upload = cast(Mapping[str, Any], request.data).get("file")  # the upload parsers give a mapping, never a list
         if upload is None:
             raise ValidationError({"file": ["No file in the request body."]})
         if upload.size > limit:

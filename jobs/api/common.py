@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 from django.http import Http404, QueryDict
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
+from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from informer.api import parsers
@@ -57,7 +57,7 @@ def form_body(data: Any, fields: Mapping[str, serializers.Field], *, partial: bo
             if getattr(field, "allow_blank", False):
                 body[key] = ""
             elif field.allow_null:
-                body[key] = None
+                body[key] = None  # type: ignore[assignment]  # a QueryDict holds text, but DRF reads None as null
         elif isinstance(field, _JSON_TYPED):
             try:
                 body[key] = _form_json(key, value)
@@ -99,18 +99,25 @@ def tags_prefetch() -> Prefetch:
     return Prefetch("tag_set", queryset=JobTag.objects.order_by("name"))
 
 
-class JobLookupMixin:
+if TYPE_CHECKING:
+    # What the mixins below are mixed into, so that their uses of the view's attributes are checked.
+    _JobView = generics.GenericAPIView
+else:
+    _JobView = object
+
+
+class JobLookupMixin(_JobView):
     """Resolves ``{id}`` (UUID or natural id) to a job the caller may read, else 404."""
 
     read_permission = "view_job"
     lookup_value_regex = "[^/]+"
 
     def get_job(self, key: str) -> Job:
-        request: Request = self.request  # type: ignore[attr-defined]
+        request = self.request
         job = selectors.job_lookup(selectors.job_scope_for_user(request.user).prefetch_related(tags_prefetch()), key)
         if job is None:
             raise Http404
-        self.check_object_permissions(request, job)  # type: ignore[attr-defined]
+        self.check_object_permissions(request, job)
         return job
 
     def lock_for_write(self, job: Job) -> Job:
@@ -138,7 +145,7 @@ class NestedJobMixin(JobLookupMixin):
 
     permission_classes = [ObjectPermission]
     filter_backends: list[Any] = []
-    pagination_class = None
+    pagination_class: type[BasePagination] | None = None
 
     def job(self) -> Job:
         if not hasattr(self, "_job"):

@@ -32,7 +32,7 @@ class JobDraftViewSet(JobLookupMixin, viewsets.GenericViewSet):
         return Job.objects.none()
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if self.request.user.is_authenticated:
             context["default_timezone"] = self.request.user.tenant.timezone
         return context

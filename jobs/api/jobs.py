@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -14,11 +15,13 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from informer.api.filters import INTEGER_MAX, INTEGER_MIN
 from informer.api.permissions import ObjectPermission, object_codenames
 from informer.api.schema import body_choices, error_responses
 from informer.api.serializers import ApiModelSerializer, SelfLinkField
+from informer.auth import request_user
 from jobs import blueprints, schedule, selectors, timing
 from jobs.api.actions import CredentialDataField, JobActionSerializer
 from jobs.api.common import JobLookupMixin, as_form, choosable, form_body, tags_prefetch
@@ -63,7 +66,8 @@ class JobSerializer(ApiModelSerializer):
     start_on = ScheduleBoundField()
     end_on = ScheduleBoundField()
     type = serializers.CharField(max_length=40)
-    data = CredentialDataField(required=False)  # header values and URL credentials are write-only to viewers
+    # Header values and URL credentials are write-only to viewers.
+    data = CredentialDataField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     dst_policy = serializers.JSONField(required=False)
     permissions = serializers.SerializerMethodField()
 
@@ -184,9 +188,9 @@ class JobSerializer(ApiModelSerializer):
             raise serializers.ValidationError({error.field: [error.message]}) from None
         enabled = attrs.get("enabled", self.instance.enabled if self.instance is not None else True)
         if enabled and self._schedule_is_written(attrs):
-            errors = spent_schedule_errors(parsed, timezone.now())
-            if errors:
-                raise serializers.ValidationError(errors)
+            spent = spent_schedule_errors(parsed, timezone.now())
+            if spent:
+                raise serializers.ValidationError(spent)
         return attrs
 
     def _schedule_is_written(self, attrs: dict[str, Any]) -> bool:
@@ -278,7 +282,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         return self.get_job(self.kwargs["pk"])
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         user = self.request.user
         if user.is_authenticated:
             context["default_timezone"] = user.tenant.timezone
@@ -287,6 +291,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
+        assert page is not None  # the view has a paginator
         context = self.get_serializer_context()
         context["permissions"] = selectors.job_permissions_for_user(request.user, [job.pk for job in page])
         data = JobSerializer(page, many=True, context=context).data
@@ -307,7 +312,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        received = form_body(request.data, self.get_serializer().fields, partial=False)
+        received = form_body(request.data, cast(JobSerializer, self.get_serializer()).fields, partial=False)
         form = isinstance(received, QueryDict)
         body = received.dict() if form else dict(received) if isinstance(received, dict) else received
         template = None
@@ -326,13 +331,13 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         tags = fields.pop("tags", None)
-        job = job_services.job_create(user=request.user, fields=fields, tags=tags)
+        job = job_services.job_create(user=request_user(request), fields=fields, tags=tags)
         if template is not None:
             self._create_template_actions(job, template["actions"])
         location = request.build_absolute_uri(JobSerializer().self_path(job))
         return self._respond(job, status.HTTP_201_CREATED, {"Location": location})
 
-    def _create_template_actions(self, job: Job, actions: list[dict[str, Any]]) -> None:
+    def _create_template_actions(self, job: Job, actions: Sequence[dict[str, Any]]) -> None:
         for index, spec in enumerate(actions):
             body = JobActionSerializer(data={**spec, "index": index})
             body.is_valid(raise_exception=True)
@@ -348,7 +353,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Informer clients send partial bodies on PUT: both verbs merge.
         job = self.lock_for_write(self.get_object())
-        body = form_body(request.data, self.get_serializer().fields, partial=True)
+        body = form_body(request.data, cast(JobSerializer, self.get_serializer()).fields, partial=True)
         serializer = self.get_serializer(job, data=body, partial=True)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
@@ -385,7 +390,8 @@ def job_response(
     if reload:
         jobs = selectors.with_locked_at(Job.objects.select_related("tenant", "owner"))
         job = jobs.prefetch_related(tags_prefetch()).get(pk=job.pk)
-    data = JobSerializer(job, context=context).data
+    # The serializer's data field hides the data property from the type checker.
+    data = cast(ReturnDict, JobSerializer(job, context=context).data)
     actions = actions_with_attachments().filter(job=job).order_by("index", "created_at")
     data["_embedded"] = {
         "inf:job-action": JobActionSerializer(actions, many=True, context=context).data,

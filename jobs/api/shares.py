@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -18,6 +18,7 @@ from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission
 from informer.api.schema import error_responses, hal_collection_schema
 from informer.api.serializers import ApiSerializer
+from informer.auth import request_user
 from informer.models import Team, User
 from jobs.api.common import JobLookupMixin
 from jobs.models import Job
@@ -110,7 +111,7 @@ class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericVie
         self.kwargs["job_pk"] = job.pk
         items = [self._item(job, principal, level) for principal, level in share_services.share_list(job=job)]
         data = ShareSerializer(items, many=True, context=self.get_serializer_context()).data
-        return Response(hal_collection(request, self.hal_rel, data))
+        return Response(hal_collection(request, self.hal_rel, cast(list[Any], data)))  # many=True: a ReturnList
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self._job()
@@ -156,8 +157,9 @@ class PrincipalListView(APIView):
         # ASCII digits only: str.isdigit() and int() also take an Arabic-Indic or a fullwidth one as 1.
         if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
             raise ValidationError({"limit": [f"'{limit}' is not a whole number between 1 and 1000."]})
-        users = User.objects.filter(tenant_id=request.user.tenant_id, is_active=True)
-        teams = Team.objects.filter(tenant_id=request.user.tenant_id)
+        tenant_id = request_user(request).tenant_id
+        users = User.objects.filter(tenant_id=tenant_id, is_active=True)
+        teams = Team.objects.filter(tenant_id=tenant_id)
         if query:
             users = users.filter(
                 Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import import_module
-from typing import Literal
+from typing import Literal, cast
 
 from informer.api.exceptions import DomainError
-from jobs.drivers.base import ActionDriver, AttachmentDriver, Driver
+from jobs.drivers.base import ActionDriver, AttachmentDriver, Driver, JobTypeDriver
 
 JOB_DRIVERS: dict[str, str] = {
     "email": "jobs.drivers.job_types.EmailJob",
@@ -48,16 +48,17 @@ class UnknownDriver(LookupError):
     """No driver is registered under that kind."""
 
 
+# Each registry holds one kind of driver, which the lookups below cast to (an import path cannot say it).
 @cache
 def _load(path: str) -> type[Driver]:
     module_name, _, attribute = path.rpartition(".")
     return getattr(import_module(module_name), attribute)
 
 
-def job_driver(kind: str) -> type[Driver]:
+def job_driver(kind: str) -> type[JobTypeDriver]:
     """The job-type driver registered as ``kind``."""
     try:
-        return _load(JOB_DRIVERS[kind])
+        return cast(type[JobTypeDriver], _load(JOB_DRIVERS[kind]))
     except KeyError:
         raise UnknownDriver(kind) from None
 
@@ -70,7 +71,7 @@ def job_drivers() -> list[type[Driver]]:
 def action_driver(kind: str) -> type[ActionDriver]:
     """The action driver registered as ``kind``."""
     try:
-        return _load(ACTION_DRIVERS[kind])  # type: ignore[return-value]
+        return cast(type[ActionDriver], _load(ACTION_DRIVERS[kind]))
     except KeyError:
         raise UnknownDriver(kind) from None
 
@@ -83,7 +84,7 @@ def action_drivers() -> list[type[Driver]]:
 def attachment_driver(kind: str) -> type[AttachmentDriver]:
     """The attachment driver registered as ``kind``."""
     try:
-        return _load(ATTACHMENT_DRIVERS[kind])  # type: ignore[return-value]
+        return cast(type[AttachmentDriver], _load(ATTACHMENT_DRIVERS[kind]))
     except KeyError:
         raise UnknownDriver(kind) from None
 

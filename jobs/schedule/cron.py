@@ -10,7 +10,7 @@ import calendar
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -225,7 +225,7 @@ def parse_cron(expression: str) -> CronSpec:
     )
 
 
-def _values(index: int, items: list[int | str]) -> set[int]:
+def _values(index: int, items: Sequence[int | str]) -> set[int]:
     """croniter's expansion of one field as a set of numbers ('*' means the whole range)."""
     _, low, high = FIELDS[index]
     if "*" in items:
@@ -254,9 +254,10 @@ def _canonical_field(index: int, text: str) -> str:
             raise CronSyntaxError(f"'{term}' is not a valid {name} value")
         step = 1
         if match["step"] is not None:
-            step = _whole_number(match["step"])
-            if step is None:
+            given = _whole_number(match["step"])
+            if given is None:
                 raise CronSyntaxError(f"step '{match['step']}' in the {name} field is not a whole number")
+            step = given
             if step == 0:
                 raise CronSyntaxError(f"step 0 in the {name} field must be at least 1")
             if step > high - low + 1:

@@ -19,7 +19,7 @@ Every instant returned is an aware UTC datetime with whole seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -133,22 +133,23 @@ def parse_schedule(
     start = _read_bound(start_on, zone, "startOn")
     end = _read_bound(end_on, zone, "endOn")
     if start is not None and end is not None and end[0] < start[0]:
+        assert start_on is not None and end_on is not None  # each bound was read from its value
         raise ScheduleError("endOn", f"endOn {end_on.isoformat()} is before startOn {start_on.isoformat()}.")
 
-    base = {
-        "interval_type": interval_type,
-        "interval": interval,
-        "timezone": timezone,
-        "zone": zone,
-        "dst_policy": policy,
-        "start": start[0] if start else None,
-        "end": end[0] if end else None,
-    }
+    base = Schedule(
+        interval_type=interval_type,
+        interval=interval,
+        timezone=timezone,
+        zone=zone,
+        dst_policy=policy,
+        start=start[0] if start else None,
+        end=end[0] if end else None,
+    )
     if interval_type == "cron":
-        return Schedule(**base, cron=cron)
+        return replace(base, cron=cron)
     if interval_type == MANUAL:
         # Manual-only: an interval, if any, is ignored (as by a once); the bounds were still checked above.
-        return Schedule(**base)
+        return base
     # A one-off run needs no interval; whatever is there is ignored.
     if interval_type == "once" and start is None:
         raise ScheduleError("startOn", "A one-off (once) schedule needs startOn: the moment it runs.")
@@ -159,10 +160,10 @@ def parse_schedule(
         if not isinstance(anchor, datetime):
             raise TypeError(f"anchor must be a datetime, not {type(anchor).__name__}")
         # Truncated, not rounded up like startOn: the series must not begin a moment after it was saved.
-        start_at, start_wall, start_shifted = _read_bound(anchor.replace(microsecond=0), zone, "startOn")
-    else:
-        start_at, start_wall, start_shifted = start
-    return Schedule(**base, every=every, anchor=start_at, anchor_wall=start_wall, anchor_shifted=start_shifted)
+        start = _read_bound(anchor.replace(microsecond=0), zone, "startOn")
+        assert start is not None  # a datetime is always a bound
+    start_at, start_wall, start_shifted = start
+    return replace(base, every=every, anchor=start_at, anchor_wall=start_wall, anchor_shifted=start_shifted)
 
 
 def _parse_cron_interval(interval: str | None) -> CronSpec:

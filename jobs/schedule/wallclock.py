@@ -18,6 +18,7 @@ def resolve(zone: ZoneInfo, wall: datetime, *, fixed: bool, gap: str = "shift", 
     local = wall.replace(tzinfo=zone)
     offset = local.utcoffset()
     later_offset = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert offset is not None and later_offset is not None  # a ZoneInfo knows every local time's offset
     first = (wall - offset).replace(tzinfo=UTC)
     if offset == later_offset:
         return [(first, local, False, False, 0)]

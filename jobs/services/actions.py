@@ -68,7 +68,7 @@ def action_delete(*, action: JobAction) -> None:
     """Delete an action with its attachments (and their files) and close the gap in the order."""
     job = action.job
     _lock_job(job)
-    paths = [a.file.name for a in action.attachments.all() if a.file]
+    paths = [a.file.name for a in action.attachments.all() if a.file.name]
     action.delete()
     for number, item in enumerate(JobAction.objects.filter(job=job).order_by("index", "created_at")):
         if item.index != number:
@@ -133,10 +133,11 @@ def attachment_upload(
 
 def copy_attachment_file(source: JobAttachment, target: JobAttachment) -> None:
     """Give ``target`` its own copy of ``source``'s file (drafts must not share files with originals)."""
-    if not source.file:
+    name = source.file.name  # a FieldFile is true when it has a name
+    if not name:
         return
-    with default_storage.open(source.file.name, "rb") as handle:
-        target.file.save(source.file.name.rsplit("/", 1)[-1], File(handle), save=False)
+    with default_storage.open(name, "rb") as handle:
+        target.file.save(name.rsplit("/", 1)[-1], File(handle), save=False)
 
 
 def _safe_name(name: str) -> str:

@@ -147,7 +147,8 @@ def _commit_actions(*, original: Job, draft: Job) -> None:
     staying_actions: set[uuid.UUID] = set()
     staying_attachments: set[uuid.UUID] = set()
     for copy in JobAction.objects.filter(job=draft).prefetch_related("attachments"):
-        target = actions.get(copy.draft_source_id)
+        # No source: the draft added it.
+        target = actions.get(copy.draft_source_id) if copy.draft_source_id is not None else None
         if target is None:
             JobAction.objects.filter(pk=copy.pk).update(job=original, draft_source_id=None)
             JobAttachment.objects.filter(action=copy).update(draft_source_id=None)
@@ -157,7 +158,7 @@ def _commit_actions(*, original: Job, draft: Job) -> None:
             setattr(target, name, getattr(copy, name))
         target.save()
         for duplicate in copy.attachments.all():
-            source = attachments.get(duplicate.draft_source_id)
+            source = attachments.get(duplicate.draft_source_id) if duplicate.draft_source_id is not None else None
             if source is None:
                 JobAttachment.objects.filter(pk=duplicate.pk).update(action=target, draft_source_id=None)
                 continue
@@ -178,6 +179,8 @@ def _commit_actions(*, original: Job, draft: Job) -> None:
 @transaction.atomic
 def draft_discard(*, draft: Job) -> None:
     """Throw a draft away with its actions and their files."""
-    paths = [attachment.file.name for attachment in JobAttachment.objects.filter(action__job=draft) if attachment.file]
+    paths = [
+        attachment.file.name for attachment in JobAttachment.objects.filter(action__job=draft) if attachment.file.name
+    ]
     draft.delete()
     delete_files_on_commit(paths)

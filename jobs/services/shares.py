@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import QuerySet
 
 from informer.api.exceptions import Conflict, DomainError, NotFound
 from informer.models import Team, User
@@ -62,7 +63,7 @@ def principal_resolve(*, tenant_id: int, principal_id: str) -> User | Team:
     # An id past the 64-bit range names nobody: it is not looked up (int() would read thousands of digits).
     number = int(raw) if len(raw.lstrip("0")) <= len(str(_ID_MAX)) else None
     in_range = number is not None and number <= _ID_MAX
-    found = model.objects.filter(pk=number, tenant_id=tenant_id).first() if in_range else None
+    found = model.objects.filter(pk=number, tenant_id=tenant_id).first() if number is not None and in_range else None
     if found is None:
         raise NotFound(f"No user or team '{principal_id}' in this tenant.")
     return found
@@ -83,9 +84,9 @@ def share_list(*, job: Job) -> list[tuple[Principal, int]]:
         users[row.user_id] = row.user
     by_group: dict[int, set[str]] = {}
     groups: dict[int, Group] = {}
-    for row in JobGroupObjectPermission.objects.filter(content_object=job).select_related("group", "permission"):
-        by_group.setdefault(row.group_id, set()).add(row.permission.codename)
-        groups[row.group_id] = row.group
+    for grant in JobGroupObjectPermission.objects.filter(content_object=job).select_related("group", "permission"):
+        by_group.setdefault(grant.group_id, set()).add(grant.permission.codename)
+        groups[grant.group_id] = grant.group
     teams = {team.pk: team for team in Team.objects.filter(pk__in=list(groups))}
     shares = [(principal_of(users[pk]), share_level(perms)) for pk, perms in by_user.items()]
     shares += [(principal_of(teams.get(pk, groups[pk])), share_level(perms)) for pk, perms in by_group.items()]
@@ -94,6 +95,7 @@ def share_list(*, job: Job) -> list[tuple[Principal, int]]:
 
 def share_get(*, job: Job, principal: User | Team) -> int:
     """The access level ``principal`` holds on ``job`` directly (not through a team)."""
+    rows: QuerySet[JobUserObjectPermission] | QuerySet[JobGroupObjectPermission]
     if isinstance(principal, User):
         rows = JobUserObjectPermission.objects.filter(content_object=job, user=principal)
     else:

@@ -40,6 +40,8 @@ class Command(BaseCommand):
                 timezone_name=options["timezone"],
                 max_concurrent_jobs=options["max_concurrent_jobs"],
             )
-        except (DomainError, ValidationError) as error:
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        except ValidationError as error:
             raise CommandError(getattr(error, "message", None) or "; ".join(error.messages)) from None
         self.stdout.write(self.style.SUCCESS(f"Created tenant '{tenant.slug}' (id {tenant.pk})."))

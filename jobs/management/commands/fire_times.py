@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -75,4 +75,5 @@ def _bound(value: str, zone: str, option: str) -> str:
     try:
         return resolve_naive_bound(ScheduleBoundField().to_internal_value(value), zone)
     except ValidationError as error:
-        raise CommandError(f"{option}: {error.detail[0]}") from None
+        # A field's own error: a list of messages, not a dict by field.
+        raise CommandError(f"{option}: {cast(list[Any], error.detail)[0]}") from None

@@ -95,15 +95,17 @@ class Command(BaseCommand):
         team = self._team(default, TEAM)
         if team is not None:
             for username in ("demo", "viewer"):
-                if users[username] is not None:
-                    users[username].groups.add(team)
+                member = users[username]
+                if member is not None:
+                    member.groups.add(team)
         for username in ("demo", "acme"):
             owner = users[username]
             if owner is None:
                 continue
             jobs = {spec["slug"]: self._job(owner, spec) for spec in DEMO_JOBS}
-            if team is not None and owner.tenant_id == team.tenant_id and jobs[SHARED_JOB] is not None:
-                share_services.share_set(job=jobs[SHARED_JOB], principal=team, level=1)
+            shared = jobs[SHARED_JOB]
+            if team is not None and owner.tenant_id == team.tenant_id and shared is not None:
+                share_services.share_set(job=shared, principal=team, level=1)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         logins = [
