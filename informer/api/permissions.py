@@ -7,6 +7,7 @@ cannot read is a 404; a readable object without the needed permission is a 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Model
@@ -32,8 +33,14 @@ def permission_label(codename: str, model_name: str) -> str:
     return f"{model_name}:{PERMISSION_LABELS.get(verb, verb)}"
 
 
-def object_codenames(request: Request, obj: Model) -> set[str]:
-    """The caller's permission codenames on ``obj``, cached on the request."""
+def object_codenames(
+    request: Request, obj: Model, *, load: Callable[[Any, Model], Iterable[str]] | None = None
+) -> set[str]:
+    """The caller's permission codenames on ``obj``, cached on the request.
+
+    ``load(user, obj)`` reads the object permissions of a user who may hold some (active, not a superuser,
+    of the object's tenant) where a view has a faster way than guardian's checker (two queries).
+    """
     user = request.user
     # A draft has no permissions of its own: its original's apply.
     obj = getattr(obj, "permission_target", obj)
@@ -47,7 +54,7 @@ def object_codenames(request: Request, obj: Model) -> set[str]:
         elif getattr(obj, "tenant_id", None) != user.tenant_id:
             cache[key] = set()
         else:
-            cache[key] = set(ObjectPermissionChecker(user).get_perms(obj))
+            cache[key] = set(load(user, obj) if load is not None else ObjectPermissionChecker(user).get_perms(obj))
     return cache[key]
 
 
@@ -65,7 +72,7 @@ class ObjectPermission(BasePermission):
         return bool(request.user and request.user.is_authenticated)
 
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
-        codenames = object_codenames(request, obj)
+        codenames = object_codenames(request, obj, load=getattr(view, "load_object_codenames", None))
         if view.read_permission not in codenames:
             # Existence is private: an object the caller cannot read does not exist for them.
             raise exceptions.NotFound()

@@ -25,6 +25,7 @@ from informer.auth import request_user
 from jobs import blueprints, schedule, selectors, timing
 from jobs.api.actions import CredentialDataField, JobActionSerializer
 from jobs.api.common import JobLookupMixin, as_form, choosable, form_body, tags_prefetch
+from jobs.api.representation import PERMISSION_FLAGS, JobRepresentation, job_row, list_rows
 from jobs.api.schedule_fields import ScheduleBoundField, resolve_naive_bound, spent_schedule_errors
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
 from jobs.filters import JobFilter
@@ -46,9 +47,6 @@ JOB_SORT_FIELDS = {
     "lastRunAt": "last_run_at",
     "ownerId": "owner_id",
 }
-
-
-PERMISSION_FLAGS = {"edit": "change_job", "run": "run_job", "delete": "delete_job", "share": "share_job"}
 
 
 class JobSerializer(ApiModelSerializer):
@@ -126,6 +124,13 @@ class JobSerializer(ApiModelSerializer):
     def get_permissions(self, job: Job) -> dict[str, bool]:
         codenames = self.context.get("permissions", {}).get(job.pk, set())
         return {flag: codename in codenames for flag, codename in PERMISSION_FLAGS.items()}
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # The fields above, built directly (jobs/api/representation.py); anything but a job (a form's
+        # validated values) goes DRF's way.
+        if not isinstance(instance, Job):
+            return super().to_representation(instance)
+        return JobRepresentation(self.context)(job_row(instance))
 
     def validate_type(self, value: str) -> str:
         if value not in JOB_DRIVERS:
@@ -276,7 +281,7 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Job]:
         if getattr(self, "swagger_fake_view", False):
             return Job.objects.none()
-        return selectors.job_list_for_user(self.request.user).prefetch_related(tags_prefetch())
+        return selectors.job_list_for_user(self.request.user)
 
     def get_object(self) -> Job:
         return self.get_job(self.kwargs["pk"])
@@ -290,11 +295,17 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
+        # The page as rows of the columns the representation reads, not as models (docs/benchmarks.md).
+        page = self.paginate_queryset(queryset.values(*selectors.JOB_ROW_FIELDS))
         assert page is not None  # the view has a paginator
-        context = self.get_serializer_context()
-        context["permissions"] = selectors.job_permissions_for_user(request.user, [job.pk for job in page])
-        data = JobSerializer(page, many=True, context=context).data
+        ids = [row["id"] for row in page]
+        context = {
+            "request": request,
+            "view": self,
+            "permissions": selectors.job_permissions_for_user(request.user, ids),
+        }
+        represent = JobRepresentation(context)
+        data = [represent(row) for row in list_rows(page, selectors.job_tags(ids))]
         return self.get_paginated_response(data)
 
     def _respond(
@@ -384,9 +395,9 @@ def job_response(
     ``reload`` reads the job again (after a write); a job fresh from ``get_job`` needs no second read.
     """
     request = view.request
-    context = view.get_serializer_context() if hasattr(view, "get_serializer_context") else {"request": request}
-    context.setdefault("default_timezone", request.user.tenant.timezone)
-    context["permissions"] = {job.pk: object_codenames(request, job)}
+    # What the representations read, and no more (a serializer context for writes also reads the tenant).
+    load = getattr(view, "load_object_codenames", None)
+    context = {"request": request, "view": view, "permissions": {job.pk: object_codenames(request, job, load=load)}}
     if reload:
         jobs = selectors.with_locked_at(Job.objects.select_related("tenant", "owner"))
         job = jobs.prefetch_related(tags_prefetch()).get(pk=job.pk)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from jobs import selectors
 from jobs.api.common import tags_prefetch
-from jobs.api.jobs import PERMISSION_FLAGS
+from jobs.api.representation import PERMISSION_FLAGS
 from jobs.models import Job
 
 
