@@ -170,6 +170,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times in the admin show their seconds and zone (2026-12-03 07:41:05 UTC), not "Dec. 3, 2026, 7:41 a.m.".
+FORMAT_MODULE_PATH = ["informer.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))

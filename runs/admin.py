@@ -1,31 +1,54 @@
-"""Admin for run history (progress step by step) and workers (liveness); "Run now" on jobs.
+"""Admin for run history (progress step by step) and workers (liveness); "Run now" and the last run on jobs.
 
-A run is seen by whoever may see its job, cancelled by whoever may run it and deleted by whoever may edit
-it, as in the API; workers and django-q2's queue are the installation's, for superusers only.
+A run is seen by whoever may see its job, cancelled and run again by whoever may run it and deleted by whoever
+may edit it, as in the API; workers and django-q2's queue are the installation's, for superusers only.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import django_q.admin  # noqa: F401 - registers the admins restricted below (runs comes first in INSTALLED_APPS)
 from django.conf import settings
-from django.contrib import admin
-from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, OuterRef, Prefetch, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django_q.models import Failure, OrmQ, Schedule, Success
 
 from informer import redaction
+from informer.admin.display import EMPTY, admin_duration, admin_time, admin_time_cell
 from informer.admin.tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, restrict_to_superusers
+from informer.api.exceptions import DomainError
 from jobs.admin import JobAdmin
 from jobs.admin.access import JobPermissionMixin, job_codenames, visible_jobs
 from jobs.models import Job
 from runs import services
-from runs.models import Run, Worker
+from runs.models import ACTIVE_STATUSES, Run, RunStatus, Worker
 
 STATUS_MARKS = {"running": "…", "success": "✓", "warning": "!", "error": "✗", "skipped": "-"}
+RUN_MARKS: dict[str, str] = {
+    RunStatus.QUEUED: "⧗",
+    RunStatus.RUNNING: "…",
+    RunStatus.SUCCEEDED: "✓",
+    RunStatus.FAILED: "✗",
+    RunStatus.TIMED_OUT: "✗",
+    RunStatus.CANCELLED: "-",
+    RunStatus.SKIPPED: "-",
+    RunStatus.MISSED: "-",
+}
+# Jobs' pages list this many of their latest runs; the run list filtered by the job has them all.
+LATEST_RUNS_SHOWN = 10
+# A list cell shows this much of an error; the whole of it is the cell's tooltip and on the run's page.
+ERROR_CHARACTERS = 90
 
 
 def redacted_error(run: Run) -> str:
@@ -33,8 +56,48 @@ def redacted_error(run: Run) -> str:
     return redaction.redact_text(run.error, redaction.definition_secrets(run.definition))
 
 
+def run_link(run: Run) -> SafeString:
+    """A link to the run's page, named as ``str(Run)`` names it: its job and when it was due."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:runs_run_change", args=[run.pk]), run)
+
+
+def shown_status(run: Run) -> str:
+    return f"{RUN_MARKS.get(run.status, '?')} {run.get_status_display()}"
+
+
+def short_error(run: Run) -> str:
+    """The start of the run's error (redacted), the whole of it as the tooltip."""
+    error = redacted_error(run)
+    if not error:
+        return EMPTY
+    return format_html('<span title="{}">{}</span>', error, Truncator(error).chars(ERROR_CHARACTERS))
+
+
+def shown_duration(run: Run) -> str:
+    if run.status == RunStatus.RUNNING:
+        return "running"
+    return admin_duration(run.duration_seconds)
+
+
+def may_run(request: HttpRequest, job: Job) -> bool:
+    """The model's run permission, then job:run on the job (as ``POST /api/jobs/{id}``)."""
+    return request.user.has_perm("jobs.run_job") and "run_job" in job_codenames(request, job)
+
+
+def latest_run() -> Prefetch:
+    """Each job's latest run as ``job.latest_runs`` (a list of one or none): one query for a whole page of jobs."""
+    latest = Run.objects.filter(job_id=OuterRef("job_id")).order_by("-created_at", "-pk").values("pk")[:1]
+    runs = Run.objects.filter(pk=Subquery(latest)).defer("progress", "data", "params")
+    return Prefetch("runs", queryset=runs, to_attr="latest_runs")
+
+
+def posted_only(request: HttpRequest) -> HttpResponse | None:
+    """A 405 unless the request is a POST: the buttons change state, so a link or a reload must not."""
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
 class RunInline(admin.TabularInline):
-    """The last runs of a job, on the job's page."""
+    """The latest runs of a job, on the job's page: history, so never edited from there."""
 
     model = Run
     fk_name = "job"
@@ -42,35 +105,155 @@ class RunInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    fields = readonly_fields = ("created_at", "trigger", "scheduled_for", "status", "attempt", "shown_error")
+    # shown_error, not error: a model field wins over an admin method of the same name, unredacted.
+    fields = readonly_fields = (
+        "created_at",
+        "trigger",
+        "scheduled_for",
+        "status",
+        "attempt",
+        "duration",
+        "shown_error",
+    )
     ordering = ["-created_at"]
+    verbose_name_plural = "latest runs"
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Otherwise a staff user holding runs.change_run would see a Save button on a job they may only view.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    @admin.display(description="Duration")
+    def duration(self, run: Run) -> str:
+        return shown_duration(run)
 
     @admin.display(description="Error")
     def shown_error(self, run: Run) -> str:
-        return redacted_error(run)
+        return short_error(run)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).order_by("-created_at")
 
 
-class RunnableJobAdmin(JobAdmin):
-    """The job admin with "Run now" and the latest runs."""
+class JobChangeList(ChangeList):
+    """The job list, each job with its latest run fetched for the whole page in one query."""
 
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Job]:
+        return super().get_queryset(request, exclude_parameters).prefetch_related(latest_run())
+
+
+class RunnableJobAdmin(JobAdmin):
+    """The job admin with its last run in the list, "Run now" (a button and an action) and the latest runs."""
+
+    list_display = [*JobAdmin.list_display, "last_run", "last_duration", "last_error"]
     actions = [*JobAdmin.actions, "run_now"]
     inlines = [*JobAdmin.inlines, RunInline]
+    # guardian declares change_form_template as an instance attribute, the stubs' ModelAdmin as a class variable.
+    change_form_template = "admin/jobs/job/change_form.html"  # type: ignore[misc]
 
     def has_run_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         """The model's run permission, then job:run on the job."""
-        if not request.user.has_perm("jobs.run_job"):
-            return False
-        return obj is None or "run_job" in job_codenames(request, obj)
+        if obj is None:
+            return request.user.has_perm("jobs.run_job")
+        return may_run(request, obj)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return JobChangeList
+
+    def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, RunInline) and obj is not None and not obj._state.adding:
+            # The latest few, not every run the job ever had; an inline's queryset cannot be sliced.
+            latest = Run.objects.filter(job=obj).order_by("-created_at").values_list("pk", flat=True)
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=list(latest[:LATEST_RUNS_SHOWN]))
+        return kwargs
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Job | None = None,
+    ) -> HttpResponse:
+        job = obj
+        if job is not None and not job.is_draft:
+            if may_run(request, job):
+                context["run_now_url"] = reverse("admin:jobs_job_run", args=[job.pk])
+            if request.user.has_perm("runs.view_run"):
+                context["runs_url"] = f"{reverse('admin:runs_run_changelist')}?job={job.pk}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[Any]:
+        run = path("<path:object_id>/run/", self.admin_site.admin_view(self.run_now_view), name="jobs_job_run")
+        return [run, *super().get_urls()]
+
+    def run_now_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job page's "Run now" button: queue a run, then show the page again with a link to the run."""
+        refused = posted_only(request)
+        if refused:
+            return refused
+        job = self.get_object(request, unquote(object_id))
+        if job is None or not self.has_view_permission(request, job):
+            raise Http404
+        if not may_run(request, job):
+            raise PermissionDenied
+        try:
+            run = services.run_create_manual(job=job)
+        except DomainError as error:  # a draft: it is committed first
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, format_html("Queued {}.", run_link(run)), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+
+    def _latest(self, job: Job) -> Run | None:
+        runs = getattr(job, "latest_runs", None)
+        if runs is None:  # not from the list's prefetch
+            return job.runs.order_by("-created_at").first()
+        return runs[0] if runs else None
+
+    @admin.display(description="Last run")
+    def last_run(self, job: Job) -> str:
+        """The latest run's status, linked to it, and when it started (or was queued)."""
+        run = self._latest(job)
+        if run is None:
+            return EMPTY
+        return format_html(
+            '<a href="{}">{}</a><br>{}',
+            reverse("admin:runs_run_change", args=[run.pk]),
+            shown_status(run),
+            admin_time_cell(run.started_at or run.created_at),
+        )
+
+    @admin.display(description="Last duration")
+    def last_duration(self, job: Job) -> str:
+        run = self._latest(job)
+        return EMPTY if run is None else shown_duration(run)
+
+    @admin.display(description="Last error")
+    def last_error(self, job: Job) -> str:
+        run = self._latest(job)
+        return EMPTY if run is None else short_error(run)
 
     @admin.action(description="Run the selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         jobs = self.each_permitted(request, queryset.filter(editing_of__isnull=True), self.has_run_permission)
-        for job in jobs:
-            services.run_create_manual(job=job)
-        self.message_user(request, f"Queued {len(jobs)} run(s); follow them in the run history.")
+        runs = [services.run_create_manual(job=job) for job in jobs]
+        if len(runs) == 1:
+            self.message_user(request, format_html("Queued {}.", run_link(runs[0])), messages.SUCCESS)
+            return
+        history = reverse("admin:runs_run_changelist")
+        self.message_user(
+            request,
+            format_html('Queued {} runs; follow them in the <a href="{}">run history</a>.', len(runs), history),
+            messages.SUCCESS,
+        )
 
 
 admin.site.unregister(Job)
@@ -79,7 +262,8 @@ admin.site.register(Job, RunnableJobAdmin)
 
 @admin.register(Run)
 class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "job", "trigger", "status", "attempt", "scheduled_for", "started_at", "ended_at"]
+    # Narrow enough for 1440 px: when it ended is in the duration, when it was due on its page.
+    list_display = ["created", "job", "trigger", "shown_status", "attempt", "started", "duration", "short_error"]
     list_filter = ["status", "trigger", "tenant"]
     list_select_related = ["job"]
     search_fields = ["job__name", "error"]
@@ -92,6 +276,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         "success",
         "warnings",
         "shown_error",
+        "duration",
         "trigger",
         "scheduled_for",
         "attempt",
@@ -113,6 +298,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     # nobody's to read back now, as in the API.
     exclude = ["progress", "error", "definition", "lease_token", "owner_id"]
     actions = ["cancel"]
+    change_form_template = "admin/runs/run/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -130,6 +316,65 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).filter(job__in=visible_jobs(request).values("pk"))
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Run | None = None,
+    ) -> HttpResponse:
+        run = obj
+        if run is not None:
+            if run.status in ACTIVE_STATUSES and self.has_cancel_permission(request, run):
+                context["cancel_url"] = reverse("admin:runs_run_cancel", args=[run.pk])
+            if may_run(request, run.job):
+                context["rerun_url"] = reverse("admin:runs_run_rerun", args=[run.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[Any]:
+        buttons = [
+            path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view), name="runs_run_cancel"),
+            path("<path:object_id>/rerun/", self.admin_site.admin_view(self.rerun_view), name="runs_run_rerun"),
+        ]
+        return [*buttons, *super().get_urls()]
+
+    def _posted_run(self, request: HttpRequest, object_id: str) -> Run:
+        run = self.get_object(request, unquote(object_id))
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404
+        return run
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The run page's "Cancel" button: a queued run ends at once, a running one is asked to stop."""
+        refused = posted_only(request)
+        if refused:
+            return refused
+        run = self._posted_run(request, object_id)
+        if not self.has_cancel_permission(request, run):
+            raise PermissionDenied
+        try:
+            run = services.run_cancel(run=run)
+        except DomainError as error:  # it ended meanwhile
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            done = "Cancelled." if run.status == RunStatus.CANCELLED else "Asked the run to stop; it ends cancelled."
+            self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:runs_run_change", args=[run.pk]))
+
+    def rerun_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The run page's "Re-run" button: a new manual run of the job with the same params; shows the new run."""
+        refused = posted_only(request)
+        if refused:
+            return refused
+        run = self._posted_run(request, object_id)
+        if not may_run(request, run.job):
+            raise PermissionDenied
+        again = services.run_create_manual(job=run.job, params=run.params)
+        self.message_user(request, format_html("Queued {}, with the same params.", run_link(again)), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:runs_run_change", args=[again.pk]))
+
     def delete_model(self, request: HttpRequest, obj: Run) -> None:
         services.run_delete(run=obj)
 
@@ -141,11 +386,31 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     def shown_error(self, run: Run) -> str:
         return redacted_error(run)
 
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, run: Run) -> str:
+        return admin_time_cell(run.created_at)
+
+    @admin.display(description="Started", ordering="started_at")
+    def started(self, run: Run) -> str:
+        return admin_time_cell(run.started_at)
+
+    @admin.display(description="Status", ordering="status")
+    def shown_status(self, run: Run) -> str:
+        return shown_status(run)
+
+    @admin.display(description="Duration")
+    def duration(self, run: Run) -> str:
+        return shown_duration(run)
+
+    @admin.display(description="Error")
+    def short_error(self, run: Run) -> str:
+        return short_error(run)
+
     @admin.display(description="Definition")
     def shown_definition(self, run: Run) -> str:
         """The frozen job definition with the job's, actions' and attachments' credentials masked."""
         return format_html(
-            '<pre style="white-space: pre-wrap;">{}</pre>',
+            '<pre class="wrapped">{}</pre>',
             json.dumps(redaction.redact_definition(run.definition), ensure_ascii=False, indent=2),
         )
 
@@ -163,14 +428,15 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
                     STATUS_MARKS.get(entry.get("status", ""), "?") + " " + entry.get("status", ""),
                     entry.get("name", entry.get("key", "")),
                     redaction.redact_text(str(entry.get("message") or ""), secrets),
-                    entry.get("startedAt") or "",
-                    entry.get("endedAt") or "",
+                    admin_time(entry.get("startedAt")),
+                    admin_time(entry.get("endedAt")),
                 )
                 for entry in run.progress
             ),
         )
         return format_html(
-            "<table><tr><th>Status</th><th>Step</th><th>Message</th><th>Started</th><th>Ended</th></tr>{}</table>",
+            '<table class="steps"><tr><th>Status</th><th>Step</th><th>Message</th><th>Started</th><th>Ended</th></tr>'
+            "{}</table>",
             rows,
         )
 
@@ -192,6 +458,10 @@ class WorkerAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Workers write their own rows; the page is for reading (and no Save button offers otherwise).
+        return False
+
     @admin.display(description="Alive")
     def liveness(self, worker: Worker) -> str:
         """Alive while the last heartbeat is younger than the worker timeout."""
@@ -203,6 +473,9 @@ class WorkerAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
         return f"lost ({int(age)} s without heartbeat)"
 
 
-# django-q2's queue runs whatever a schedule names: installation-wide, like the workers.
-for model in (Schedule, Success, Failure, OrmQ):
+# django-q2's queue runs whatever a schedule names: installation-wide, like the workers. Its results are its
+# history: read, never edited.
+for model in (Schedule, OrmQ):
     restrict_to_superusers(model)
+for model in (Success, Failure):
+    restrict_to_superusers(model, view_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 from django.db import models
 from django.db.models import Q
@@ -109,7 +110,9 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.job_id} {self.trigger} {self.status}"
+        # How an operator names a run (the admin's titles, links and log): its job and when it was due.
+        due = (self.scheduled_for or self.created_at).astimezone(UTC)
+        return f"{self.job.name}, {due:%Y-%m-%d %H:%M:%S} UTC"
 
     @property
     def duration_seconds(self) -> float | None:

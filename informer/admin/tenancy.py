@@ -104,6 +104,13 @@ class TenantScopedAdminMixin:
             fields.append("tenant")
         return fields
 
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        columns = list(super().get_list_display(request))  # type: ignore[misc]
+        if request.user.is_superuser:
+            return columns
+        # The same tenant on every row: a column the list has no room for.
+        return [column for column in columns if column != "tenant"]
+
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         filters = list(super().get_list_filter(request))  # type: ignore[misc]
         if request.user.is_superuser:
@@ -161,11 +168,22 @@ class SuperuserOnlyAdminMixin:
         )
 
 
-def restrict_to_superusers(model: type[Model], site: admin.AdminSite = admin.site) -> None:
-    """Re-register the admin another app made for ``model`` so that only superusers reach it."""
+class ViewOnlyAdminMixin:
+    """A record nobody edits by hand (results, history): its page shows it, with no Save button."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+def restrict_to_superusers(model: type[Model], site: admin.AdminSite = admin.site, *, view_only: bool = False) -> None:
+    """Re-register the admin another app made for ``model`` so that only superusers reach it (only to view it)."""
     current = site._registry.get(model)
     if current is None:
         return
-    restricted = type(type(current).__name__, (SuperuserOnlyAdminMixin, type(current)), {})
+    mixins = (ViewOnlyAdminMixin, SuperuserOnlyAdminMixin) if view_only else (SuperuserOnlyAdminMixin,)
+    restricted = type(type(current).__name__, (*mixins, type(current)), {})
     site.unregister(model)
     site.register(model, restricted)

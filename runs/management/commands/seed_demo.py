@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Model
@@ -63,6 +64,22 @@ DEMO_JOBS: list[dict[str, Any]] = [
 # The demo job that the demo team may view.
 SHARED_JOB = "weekly-sales-report"
 TEAM = "analysts"
+VERBS = ("view", "add", "change", "delete")
+# The demo user is staff, with the model permissions its admin pages need (its jobs with their actions,
+# attachments and runs; the tenant's users and teams to look at; its own tokens), so the admin link works for it.
+STAFF_USER = "demo"
+STAFF_PERMISSIONS = frozenset(
+    [
+        *(f"jobs.{verb}_{model}" for model in ("job", "jobaction", "jobattachment") for verb in VERBS),
+        "jobs.run_job",
+        "runs.view_run",
+        "runs.change_run",  # cancelling a run
+        "runs.delete_run",
+        "informer.view_user",
+        "informer.view_team",
+        *(f"informer.{verb}_apitoken" for verb in VERBS),
+    ]
+)
 
 
 class Command(BaseCommand):
@@ -152,6 +169,7 @@ class Command(BaseCommand):
                 mine.set_password(password)
                 mine.save(update_fields=["password"])
                 self.notes.append(f"Demo user '{username}' had another password; it was set to the one above.")
+            self._staff(mine)
             return mine
         existing = User.objects.filter(username=username).first()
         if existing is not None:
@@ -166,7 +184,21 @@ class Command(BaseCommand):
             username=username, tenant=tenant, password=password, is_staff=is_superuser, is_superuser=is_superuser
         )
         self._record(DemoRecord.Kind.USER, username, user)
+        self._staff(user)
         return user
+
+    def _staff(self, user: User) -> None:
+        """Make the demo user staff with ``STAFF_PERMISSIONS`` (again, should someone have taken them away)."""
+        if user.username != STAFF_USER:
+            return
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        app_labels = {name.split(".")[0] for name in STAFF_PERMISSIONS}
+        held = Permission.objects.filter(content_type__app_label__in=app_labels).select_related("content_type")
+        user.user_permissions.add(
+            *(perm for perm in held if f"{perm.content_type.app_label}.{perm.codename}" in STAFF_PERMISSIONS)
+        )
 
     def _team(self, tenant: Tenant, name: str) -> Team | None:
         key = f"{tenant.slug}/{name}"

@@ -1,4 +1,4 @@
-"""The job page of the Django admin shows the next five fire times, local and UTC."""
+"""The job page of the Django admin shows the next five fire times, local and UTC, to the second."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def fire_list(zone: str, walls: list[datetime], moved: frozenset[int] = frozense
         local = wall.replace(tzinfo=ZoneInfo(zone))
         utc = local.astimezone(UTC)
         note = " (moved by DST)" if index in moved else ""
-        rows.append(f"<li>{local:%Y-%m-%d %H:%M %Z} &nbsp;({utc:%Y-%m-%d %H:%M} UTC){note}</li>")
+        rows.append(f"<li>{local:%Y-%m-%d %H:%M:%S %Z} &nbsp;({utc:%Y-%m-%d %H:%M:%S} UTC){note}</li>")
     return f"<ul>{''.join(rows)}</ul>"
 
 
@@ -77,11 +77,11 @@ UPCOMING: list[tuple[str, dict[str, Any], datetime, str]] = [
         {"interval": "0 * * * *", "timezone": "America/New_York"},
         datetime(2026, 11, 1, 4, 30, tzinfo=UTC),
         "<ul>"
-        "<li>2026-11-01 01:00 EDT &nbsp;(2026-11-01 05:00 UTC)</li>"
-        "<li>2026-11-01 01:00 EST &nbsp;(2026-11-01 06:00 UTC)</li>"
-        "<li>2026-11-01 02:00 EST &nbsp;(2026-11-01 07:00 UTC)</li>"
-        "<li>2026-11-01 03:00 EST &nbsp;(2026-11-01 08:00 UTC)</li>"
-        "<li>2026-11-01 04:00 EST &nbsp;(2026-11-01 09:00 UTC)</li>"
+        "<li>2026-11-01 01:00:00 EDT &nbsp;(2026-11-01 05:00:00 UTC)</li>"
+        "<li>2026-11-01 01:00:00 EST &nbsp;(2026-11-01 06:00:00 UTC)</li>"
+        "<li>2026-11-01 02:00:00 EST &nbsp;(2026-11-01 07:00:00 UTC)</li>"
+        "<li>2026-11-01 03:00:00 EST &nbsp;(2026-11-01 08:00:00 UTC)</li>"
+        "<li>2026-11-01 04:00:00 EST &nbsp;(2026-11-01 09:00:00 UTC)</li>"
         "</ul>",
     ),
     (
