@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from informer import redaction
 from informer.api.exceptions import DomainError
 from jobs.drivers.base import RunContext, StepFailed
@@ -11,11 +13,43 @@ from jobs.drivers.registry import action_driver
 from jobs.models import JobAction
 from jobs.selectors import action_definition, job_definition
 
+# A preview has no run: it renders with this id, well-formed (a UUID, as a run's) and plainly not a run's
+# (the nil UUID), so that a template or a receiver's parser sees the shape it will get and nobody mistakes
+# it for a real run. The id the next run will have is not known before it is recorded.
+PREVIEW_RUN_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def preview_run(user: Any = None) -> dict[str, Any]:
+    """The ``run`` of a preview's template context: a "run now" by ``user`` starting at this moment.
+
+    ``triggeredBy`` has the shape the runs app records for a user's run (``runs/triggers.py``).
+    """
+    if user is not None and getattr(user, "is_authenticated", False):
+        name = user.get_full_name() or user.username
+        triggered_by = {"type": "user", "id": user.pk, "username": user.username, "name": name}
+    else:
+        triggered_by = {"type": "unknown", "name": "unknown"}
+    return {
+        "id": PREVIEW_RUN_ID,
+        "status": "running",
+        "trigger": "preview",
+        "triggeredBy": triggered_by,
+        "attempt": 1,
+        "scheduledFor": None,
+        "startedAt": timezone.now().isoformat().replace("+00:00", "Z"),
+    }
+
 
 def action_preview(
-    *, action: JobAction, data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    *,
+    action: JobAction,
+    data: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    user: Any = None,
 ) -> dict[str, Any]:
     """What ``action`` would deliver now; ``data`` overrides its own keys, ``params`` stand in for a run's.
+
+    ``user``, the one asking, is the preview's ``run.triggeredBy``, as if they ran the job now.
 
     A mask in ``data`` stands for the stored value it hides, as on a write. A bad override (or a mask
     standing for nothing) is a 400 naming ``data``; a render failure (a template error, an invalid rendered
@@ -34,12 +68,13 @@ def action_preview(
             raise DomainError(errors[0], details={"data": errors})
         definition["data"] = merged
     context = RunContext(
-        run_id="",
+        run_id=PREVIEW_RUN_ID,
         job=job_definition(action.job),
         params=params or {},
         results={},
-        run={"id": None, "trigger": "preview"},
+        run=preview_run(user),
         preview=True,
+        delivery_id=PREVIEW_RUN_ID,
     )
     try:
         return driver.preview(context, definition)

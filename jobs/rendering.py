@@ -41,18 +41,40 @@ def render(source: str, context: RunContext, *, autoescape: bool = False, what: 
     return template.render(Context(template_context(context), autoescape=autoescape))
 
 
+# The context in a sentence, for the drivers' schema descriptions (README, "Template context", says more).
+CONTEXT_HELP = (
+    "Django template over the run context: job.id, job.name, job.slug, job.naturalId, job.type, "
+    "job.description, job.timezone; run.id, run.status, run.trigger, run.triggeredBy (type and name, with "
+    "username for a user), run.attempt, run.scheduledFor, run.startedAt; params.<name>; datasets.<alias> "
+    "(none until datasets are available). A preview renders with run.id 00000000-0000-0000-0000-000000000000."
+)
+
+
 def template_context(context: RunContext) -> dict[str, Any]:
-    """What templates see: the job, the run, its params and the dataset aliases with record counts."""
-    job = context.job
+    """What templates see: the job, the run, its params and the dataset aliases with record counts.
+
+    The same keys in a run and in a preview (which fills ``run`` with stand-ins, see ``jobs.previews``).
+    """
+    job, run = context.job, context.run
     return {
         "job": {
             "id": job.get("id"),
             "name": job.get("name"),
+            "slug": job.get("slug"),
             "type": job.get("type"),
             "naturalId": job.get("naturalId"),
             "description": job.get("description", ""),
+            "timezone": job.get("timezone"),
         },
-        "run": dict(context.run),
+        "run": {
+            "id": run.get("id") or context.run_id,
+            "status": run.get("status"),
+            "trigger": run.get("trigger"),
+            "triggeredBy": dict(run.get("triggeredBy") or {}),
+            "attempt": run.get("attempt"),
+            "scheduledFor": run.get("scheduledFor"),
+            "startedAt": run.get("startedAt"),
+        },
         "params": dict(context.params),
         "datasets": dict(context.datasets),
     }

@@ -26,7 +26,7 @@ from informer import redaction
 from jobs import conditions
 from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
-from runs import services
+from runs import services, triggers
 from runs.models import Run, RunStatus, Worker
 from runs.workers import WorkerShutdown, current_worker, interruptible, stopping
 
@@ -401,9 +401,13 @@ def _execute_steps(run: Run, execution: Execution) -> None:
         params=run.params,
         results=execution.data,
         should_stop=execution.stop.is_set,
+        delivery_id=str(triggers.original_run_id(run)),
+        # What templates see as ``run`` (README, "Template context"); previews imagine the same keys.
         run={
             "id": str(run.pk),
+            "status": RunStatus.RUNNING.value,
             "trigger": run.trigger,
+            "triggeredBy": run.triggered_by or {},
             "attempt": run.attempt,
             "scheduledFor": iso(run.scheduled_for) if run.scheduled_for else None,
             "startedAt": iso(run.started_at) if run.started_at else None,
@@ -425,6 +429,8 @@ def _execute_action(action: dict[str, Any], context: RunContext, execution: Exec
     if not action.get("enabled", True):
         execution.skip_step(key, action["name"], "The action is disabled.", action_id=action["id"])
         return
+    # The run's state so far, as a {"status": ...} condition reads it: its final status is not known yet.
+    context.run["status"] = (RunStatus.FAILED if execution.failed else RunStatus.RUNNING).value
     state = conditions.RunState(failed=execution.failed, params=run.params, dataset_counts=context.datasets)
     condition = action.get("runCondition")
     if not conditions.evaluate(condition, state):

@@ -50,6 +50,8 @@ class Run(models.Model):
     warnings = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    # Who or what started it, as recorded then (runs/triggers.py lists the forms): {"type": "user", ...}.
+    triggered_by = models.JSONField(default=dict, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     attempt = models.PositiveSmallIntegerField(default=1)
     retry_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries")

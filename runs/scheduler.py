@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from jobs import schedule, timing
 from jobs.models import Job, MisfirePolicy, OverlapPolicy
-from runs import services
+from runs import services, triggers
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def plan_job(job: Job, now: datetime, active: list[str], grace: timedelta) -> Pl
             tenant_id=job.tenant_id,
             owner_id=job.owner_id,
             trigger=Trigger.SCHEDULE,
+            triggered_by=triggers.by_scheduler(Trigger.SCHEDULE),
             scheduled_for=moment,
             status=RunStatus.MISSED,
             success=False,
@@ -114,6 +115,7 @@ def plan_job(job: Job, now: datetime, active: list[str], grace: timedelta) -> Pl
             tenant_id=job.tenant_id,
             owner_id=job.owner_id,
             trigger=trigger,
+            triggered_by=triggers.by_scheduler(trigger),
             scheduled_for=moment,
             # A queued run is enqueued when the tick commits (see services.enqueue_on_commit).
             enqueued_at=None if skip_reason else now,

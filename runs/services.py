@@ -17,7 +17,7 @@ from informer.api.exceptions import Conflict
 from jobs.drivers.registry import UnknownDriver, job_driver
 from jobs.models import Job, OverlapPolicy
 from jobs.selectors import job_definition
-from runs import bookkeeping, statements
+from runs import bookkeeping, statements, triggers
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Trigger, Worker
 
 logger = logging.getLogger(__name__)
@@ -77,11 +77,22 @@ def _new_run(job: Job, **fields: Any) -> Run:
 
 
 @transaction.atomic
-def run_create_manual(*, job: Job, params: dict[str, Any] | None = None, enqueue: bool = True) -> Run:
-    """Record a "run now" of ``job`` (enabled or not) and enqueue it after commit."""
+def run_create_manual(
+    *,
+    job: Job,
+    params: dict[str, Any] | None = None,
+    enqueue: bool = True,
+    triggered_by: dict[str, Any] | None = None,
+) -> Run:
+    """Record a "run now" of ``job`` (enabled or not) and enqueue it after commit.
+
+    ``triggered_by`` says who asked (``triggers.by_user(request.user)``, ``triggers.by_command(...)``).
+    """
     if job.is_draft:
         raise Conflict("A draft cannot be run; commit it first.", field="id")
-    run = _new_run(job, trigger=Trigger.MANUAL, params=params or {})
+    run = _new_run(
+        job, trigger=Trigger.MANUAL, params=params or {}, triggered_by=triggered_by or dict(triggers.UNKNOWN)
+    )
     if enqueue:
         run.enqueued_at = timezone.now()
     run.save(force_insert=True)
@@ -346,6 +357,7 @@ def run_retry(*, run: Run, now: datetime | None = None) -> Run | None:
     retry = _new_run(
         job,
         trigger=Trigger.RETRY,
+        triggered_by=triggers.by_retry(run),
         scheduled_for=run.scheduled_for,
         attempt=run.attempt + 1,
         retry_of=run,

@@ -364,7 +364,7 @@ class JobActionAdmin(MaskedDataMixin, ServiceAdminMixin, JobPermissionMixin, Ten
         if action is None or not self.has_change_permission(request, action):
             raise Http404
         try:
-            rendered: dict[str, Any] | None = previews.action_preview(action=action)
+            rendered: dict[str, Any] | None = previews.action_preview(action=action, user=request.user)
             error = ""
         except DomainError as failure:
             rendered, error = None, failure.message

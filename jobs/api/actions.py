@@ -262,6 +262,9 @@ class JobActionViewSet(NestedJobMixin, viewsets.GenericViewSet):
         body = PreviewSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         rendered = previews.action_preview(
-            action=action, data=body.validated_data.get("data"), params=body.validated_data.get("params")
+            action=action,
+            data=body.validated_data.get("data"),
+            params=body.validated_data.get("params"),
+            user=request.user,
         )
         return Response({"type": action.type, "preview": rendered})

@@ -15,6 +15,7 @@ from informer import redaction
 from informer.outbound import OutboundBlocked, OutboundError, outbound_request
 from jobs import rendering
 from jobs.drivers.base import ActionDriver, AttachmentFile, RunContext, StepFailed, StepResult
+from jobs.drivers.delivery import delivery_headers
 
 _ADDRESSES = {
     "oneOf": [
@@ -82,20 +83,28 @@ class EmailAction(ActionDriver):
     id = "email"
     name = "Email"
     description = (
-        "Sends an email through the configured email backend; to/cc/bcc/subject/body are Django templates "
-        "over the run context (job, run, params, datasets)."
+        "Sends an email through the configured email backend; to/cc/bcc/replyTo/subject/body are Django "
+        "templates over the run context (job, run, params, datasets)."
     )
     schema = {
         "type": "object",
         "additionalProperties": False,
         "required": ["to", "subject"],
         "properties": {
-            "to": _ADDRESSES,
+            "to": {
+                **_ADDRESSES,
+                "description": "A comma-separated string or a list; each an address or a template. "
+                + rendering.CONTEXT_HELP,
+            },
             "cc": _ADDRESSES,
             "bcc": _ADDRESSES,
             "replyTo": _ADDRESSES,
-            "subject": {"type": "string", "minLength": 1, "maxLength": 998},
-            "body": {"type": "string", "maxLength": 1_000_000},
+            "subject": {"type": "string", "minLength": 1, "maxLength": 998, "description": rendering.CONTEXT_HELP},
+            "body": {
+                "type": "string",
+                "maxLength": 1_000_000,
+                "description": rendering.CONTEXT_HELP + " HTML-escaped when format is html.",
+            },
             "format": {"type": "string", "enum": ["text", "html"], "default": "text"},
         },
     }
@@ -193,17 +202,29 @@ class WebhookAction(ActionDriver):
     name = "Webhook"
     description = (
         "Calls a URL (method, headers, templated body) through the outbound guard; the response status and "
-        "a capped excerpt are kept on the progress entry."
+        "a capped excerpt are kept on the progress entry. Every delivery carries Idempotency-Key: "
+        "<run id>:<action id>, the same on every retry of the run, for the receiver to de-duplicate."
     )
     schema = {
         "type": "object",
         "additionalProperties": False,
         "required": ["url"],
         "properties": {
-            "url": {"type": "string", "pattern": r"^(https?://|\{\{)", "maxLength": 2000},
+            "url": {
+                "type": "string",
+                "pattern": r"^(https?://|\{\{)",
+                "maxLength": 2000,
+                "description": "http(s) URL, or a template giving one. " + rendering.CONTEXT_HELP,
+            },
             "method": {"type": "string", "enum": _HTTP_METHODS, "default": "POST"},
-            "headers": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 8000}},
-            "body": {"type": "string", "maxLength": 1_048_576},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 8000},
+                "description": "Values are templates. Added unless named here (in any case): Idempotency-Key "
+                "(<run id>:<action id>, the first attempt's run id) and, for a JSON body, "
+                "Content-Type: application/json.",
+            },
+            "body": {"type": "string", "maxLength": 1_048_576, "description": rendering.CONTEXT_HELP},
             "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "default": 30},
             "expectStatus": {
                 "type": "array",
@@ -224,6 +245,11 @@ class WebhookAction(ActionDriver):
 
     @classmethod
     def _render(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
+        return cls._prepare(context, action)[0]
+
+    @classmethod
+    def _prepare(cls, context: RunContext, action: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The request as it will be sent, and the values of the headers the action itself sets (secrets)."""
         data = action.get("data") or {}
         url = rendering.render(data["url"], context, what="URL").strip()
         if not url.startswith(("http://", "https://")):
@@ -235,12 +261,11 @@ class WebhookAction(ActionDriver):
         }
         # Rendered values can differ from the stored templates: the run's messages and logs mask them too.
         redaction.hide(*headers.values())
-        return {
-            "method": data.get("method", "POST"),
-            "url": url,
-            "headers": headers,
-            "body": rendering.render(data.get("body", ""), context, what="body"),
-        }
+        body = rendering.render(data.get("body", ""), context, what="body")
+        # The Idempotency-Key and Content-Type added here are no secrets: messages may show them.
+        sent = delivery_headers(headers, body, context=context, step=str(action.get("id", "")))
+        request = {"method": data.get("method", "POST"), "url": url, "headers": sent, "body": body}
+        return request, list(headers.values())
 
     @classmethod
     def preview(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
@@ -251,10 +276,9 @@ class WebhookAction(ActionDriver):
     def execute(cls, context: RunContext, action: dict[str, Any]) -> StepResult:
         """Send the request and check the status."""
         data = action.get("data") or {}
-        request = cls._render(context, action)
+        request, secrets = cls._prepare(context, action)
         expected = data.get("expectStatus") or list(range(200, 300))
         # Messages are history that viewers read: the URL's credentials and the header values stay out.
-        secrets = list(request["headers"].values())
         target = f"{request['method']} {redaction.redact_url(request['url'])}"
         try:
             response = outbound_request(

@@ -86,6 +86,8 @@ class RunContext:
     run: dict[str, Any] = field(default_factory=dict)
     datasets: dict[str, Any] = field(default_factory=dict)
     preview: bool = False
+    # What deliveries are keyed by (Idempotency-Key): the first attempt's run id, the same on every retry.
+    delivery_id: str = ""
 
 
 @dataclass(frozen=True)

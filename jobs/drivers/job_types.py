@@ -8,6 +8,7 @@ from __future__ import annotations
 from informer import redaction
 from informer.outbound import OutboundBlocked, OutboundError, outbound_request
 from jobs.drivers.base import JobTypeDriver, RunContext, StepFailed, StepResult
+from jobs.drivers.delivery import JOB_STEP, delivery_headers
 
 _UUID = {"type": "string", "format": "uuid"}
 _HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -87,7 +88,9 @@ class ApiCallJob(JobTypeDriver):
     name = "API call"
     description = (
         "Makes one HTTP request (method, URL, headers, body, expected statuses); the response's status, "
-        "headers and first 64 KiB are kept on the run."
+        "headers and first 64 KiB are kept on the run. The request carries Idempotency-Key: <run id>:job, the "
+        "same on every retry of the run, and Content-Type: application/json for a JSON body, unless its "
+        "headers name them."
     )
     schema = {
         "type": "object",
@@ -114,10 +117,12 @@ class ApiCallJob(JobTypeDriver):
         data = context.job.get("data") or {}
         method = data.get("method", "GET")
         url = data["url"]
-        headers = data.get("headers") or {}
+        configured = data.get("headers") or {}
         expected = data.get("expectStatus") or list(range(200, 300))
-        # Messages and the kept URL are history that viewers read: credentials stay out of them.
-        secrets = list(headers.values())
+        # Messages and the kept URL are history that viewers read: credentials stay out of them (the
+        # Idempotency-Key and Content-Type added below are no secrets).
+        secrets = list(configured.values())
+        headers = delivery_headers(configured, data.get("body"), context=context, step=JOB_STEP)
         target = f"{method} {redaction.redact_url(url)}"
         try:
             response = outbound_request(

@@ -23,8 +23,38 @@ from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLink
 from jobs.api.common import JobLookupMixin, uuid_or_404
 from jobs.api.jobs import JobViewSet
 from jobs.models import Job
-from runs import services
+from runs import services, triggers
 from runs.models import Run, RunStatus, Trigger
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Who or what started the run, as recorded then: a user (Run now, re-run), a management "
+        "command, the schedule, a catch-up or a retry. Every form has type and name (a label to show).",
+        "required": ["type", "name"],
+        "properties": {
+            "type": {"type": "string", "enum": list(triggers.TYPES)},
+            "name": {
+                "type": "string",
+                "description": "A label to show: the user's full name (else username), the command and where "
+                "it ran, or schedule, catch-up, retry, unknown",
+            },
+            "id": {"type": "integer", "description": "type user: the user's id"},
+            "username": {"type": "string", "description": "type user"},
+            "command": {"type": "string", "description": "type command: e.g. run_job"},
+            "osUser": {"type": "string", "description": "type command: the operating-system account"},
+            "host": {"type": "string", "description": "type command: the host it ran on"},
+            "originalRunId": {
+                "type": "string",
+                "format": "uuid",
+                "description": "type retry: the first attempt's id, the same for every attempt",
+            },
+        },
+    }
+)
+class TriggeredByField(serializers.JSONField):
+    """``triggeredBy``: the recorded object (runs/triggers.py)."""
 
 
 class RunSerializer(ApiModelSerializer):
@@ -38,6 +68,7 @@ class RunSerializer(ApiModelSerializer):
     job_id = serializers.UUIDField(read_only=True)
     worker_id = serializers.UUIDField(read_only=True, allow_null=True)
     duration = serializers.SerializerMethodField()
+    triggered_by = TriggeredByField(read_only=True)
 
     class Meta:
         model = Run
@@ -52,6 +83,7 @@ class RunSerializer(ApiModelSerializer):
             "error",
             "duration",
             "trigger",
+            "triggered_by",
             "scheduled_for",
             "attempt",
             "worker_id",
@@ -111,7 +143,9 @@ class RunnableJobViewSet(JobViewSet):
         job = self.get_object()
         body = RunNowSerializer(data=request.data if request.data else {})
         body.is_valid(raise_exception=True)
-        run = services.run_create_manual(job=job, params=body.validated_data.get("params") or {})
+        run = services.run_create_manual(
+            job=job, params=body.validated_data.get("params") or {}, triggered_by=triggers.by_user(request.user)
+        )
         data = RunSerializer(run, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["_links"]["self"]["href"]})
 

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 
 from jobs.models import Job, JobAction
+from jobs.previews import PREVIEW_RUN_ID
 from tests.conftest import client_for
 from tests.jobs.api.test_actions import ERROR_KEYS, JobActionFactory, JobAttachmentFactory, top_fields, upload
 
@@ -140,6 +141,8 @@ def test_a_rendered_subject_stays_on_one_line(job, client, network):
     assert_nothing_delivered(network)
 
 
+# A preview has no run: the key a delivery sends is shown with the preview's stand-in run id.
+KEY = f"{PREVIEW_RUN_ID}:ACTION"
 WEBHOOKS = [
     (
         "templated",
@@ -152,19 +155,20 @@ WEBHOOKS = [
         {
             "method": "PUT",
             "url": "https://example.com/hooks/42",
-            "headers": {"X-Job": "alpha:nightly", "Content-Type": "application/json"},
+            # The action's own Content-Type stands; the Idempotency-Key a delivery adds shows the preview's run id.
+            "headers": {"X-Job": "alpha:nightly", "Content-Type": "application/json", "Idempotency-Key": KEY},
             "body": '{"job": "Nightly", "trigger": "preview", "id": 42}',
         },
     ),
     (
         "defaults",
         {"url": "https://example.com/ping"},
-        {"method": "POST", "url": "https://example.com/ping", "headers": {}, "body": ""},
+        {"method": "POST", "url": "https://example.com/ping", "headers": {"Idempotency-Key": KEY}, "body": ""},
     ),
     (
         "a loopback target is shown, not contacted",
         {"url": "http://127.0.0.1:9/internal", "method": "DELETE"},
-        {"method": "DELETE", "url": "http://127.0.0.1:9/internal", "headers": {}, "body": ""},
+        {"method": "DELETE", "url": "http://127.0.0.1:9/internal", "headers": {"Idempotency-Key": KEY}, "body": ""},
     ),
 ]
 
@@ -180,7 +184,8 @@ def test_a_webhook_preview_renders_the_request(job, client, network, db_state, d
 
     # then
     assert response.status_code == 200, response.content
-    assert response.json() == {"type": "webhook", "preview": expected}
+    headers = {name: value.replace("ACTION", str(action.pk)) for name, value in expected["headers"].items()}
+    assert response.json() == {"type": "webhook", "preview": {**expected, "headers": headers}}
     assert db_state() == before
     assert_nothing_delivered(network)
 
@@ -345,7 +350,11 @@ def test_masks_in_the_override_preview_the_stored_values(job, client, network, d
     assert response.json()["preview"] == {
         "method": "POST",
         "url": SECRET_HOOK["url"],
-        "headers": {"Authorization": "Bearer s3cret", "X-Team": "finance"},
+        "headers": {
+            "Authorization": "Bearer s3cret",
+            "X-Team": "finance",
+            "Idempotency-Key": f"{PREVIEW_RUN_ID}:{action.pk}",
+        },
         "body": "draft",
     }
     assert db_state() == before
@@ -358,7 +367,10 @@ def test_a_masked_header_name_matches_whatever_its_case(job, client, network):
     response = client.post(preview_url(action), {"data": {"headers": {"authorization": M}}}, format="json")
 
     assert response.status_code == 200, response.content
-    assert response.json()["preview"]["headers"] == {"authorization": "Bearer s3cret"}
+    assert response.json()["preview"]["headers"] == {
+        "authorization": "Bearer s3cret",
+        "Idempotency-Key": f"{PREVIEW_RUN_ID}:{action.pk}",
+    }
 
 
 # (id, data override, the start of the message)

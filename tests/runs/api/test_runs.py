@@ -32,6 +32,7 @@ RECORD_KEYS = {
     "error",
     "duration",
     "trigger",
+    "triggeredBy",
     "scheduledFor",
     "attempt",
     "workerId",
