@@ -31,7 +31,7 @@ from informer.api.exceptions import DomainError
 from jobs.admin import JobAdmin
 from jobs.admin.access import JobPermissionMixin, job_codenames, visible_jobs
 from jobs.models import Job
-from runs import services
+from runs import services, triggers
 from runs.models import ACTIVE_STATUSES, Run, RunStatus, Worker
 
 STATUS_MARKS = {"running": "…", "success": "✓", "warning": "!", "error": "✗", "skipped": "-"}
@@ -205,7 +205,7 @@ class RunnableJobAdmin(JobAdmin):
         if not may_run(request, job):
             raise PermissionDenied
         try:
-            run = services.run_create_manual(job=job)
+            run = services.run_create_manual(job=job, triggered_by=triggers.by_user(request.user))
         except DomainError as error:  # a draft: it is committed first
             self.message_user(request, error.message, messages.ERROR)
         else:
@@ -244,7 +244,7 @@ class RunnableJobAdmin(JobAdmin):
     @admin.action(description="Run the selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         jobs = self.each_permitted(request, queryset.filter(editing_of__isnull=True), self.has_run_permission)
-        runs = [services.run_create_manual(job=job) for job in jobs]
+        runs = [services.run_create_manual(job=job, triggered_by=triggers.by_user(request.user)) for job in jobs]
         if len(runs) == 1:
             self.message_user(request, format_html("Queued {}.", run_link(runs[0])), messages.SUCCESS)
             return
@@ -263,7 +263,17 @@ admin.site.register(Job, RunnableJobAdmin)
 @admin.register(Run)
 class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     # Narrow enough for 1440 px: when it ended is in the duration, when it was due on its page.
-    list_display = ["created", "job", "trigger", "shown_status", "attempt", "started", "duration", "short_error"]
+    list_display = [
+        "created",
+        "job",
+        "trigger",
+        "triggered",
+        "shown_status",
+        "attempt",
+        "started",
+        "duration",
+        "short_error",
+    ]
     list_filter = ["status", "trigger", "tenant"]
     list_select_related = ["job"]
     search_fields = ["job__name", "error"]
@@ -278,6 +288,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         "shown_error",
         "duration",
         "trigger",
+        "triggered",
         "scheduled_for",
         "attempt",
         "retry_of",
@@ -371,7 +382,7 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
         run = self._posted_run(request, object_id)
         if not may_run(request, run.job):
             raise PermissionDenied
-        again = services.run_create_manual(job=run.job, params=run.params)
+        again = services.run_create_manual(job=run.job, params=run.params, triggered_by=triggers.by_user(request.user))
         self.message_user(request, format_html("Queued {}, with the same params.", run_link(again)), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:runs_run_change", args=[again.pk]))
 
@@ -405,6 +416,15 @@ class RunAdmin(JobPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Error")
     def short_error(self, run: Run) -> str:
         return short_error(run)
+
+    @admin.display(description="Triggered by")
+    def triggered(self, run: Run) -> str:
+        """Who or what started the run (``triggeredBy``), its username as the tooltip for a user."""
+        shown = triggers.label(run.triggered_by)
+        username = (run.triggered_by or {}).get("username")
+        if username and username != shown:
+            return format_html('<span title="{}">{}</span>', username, shown)
+        return shown
 
     @admin.display(description="Definition")
     def shown_definition(self, run: Run) -> str:
