@@ -30,14 +30,15 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _worker: dict[int, Worker] = {}
+_not_a_worker = False  # see not_a_worker()
 
 
 def current_worker() -> Worker | None:
     """This process's worker record, registering it on first use; None in a non-worker process."""
     from django_q.conf import Conf
 
-    if Conf.SYNC:
-        return None  # runs executed inline (sync mode) have no worker process
+    if Conf.SYNC or _not_a_worker:
+        return None  # runs executed inline (sync mode, ``run_job --inline``) have no worker process
     pid = os.getpid()
     with _lock:
         worker = _worker.get(pid)
@@ -45,6 +46,20 @@ def current_worker() -> Worker | None:
             worker = _register(pid)
             _worker[pid] = worker
     return worker
+
+
+@contextmanager
+def not_a_worker() -> Iterator[None]:
+    """Inside, the runs this process executes register no worker (``run_job --inline``: no cluster's).
+
+    Registered, the command would be listed as a worker, and as lost once it exited.
+    """
+    global _not_a_worker
+    previous, _not_a_worker = _not_a_worker, True
+    try:
+        yield
+    finally:
+        _not_a_worker = previous
 
 
 def _register(pid: int) -> Worker:
