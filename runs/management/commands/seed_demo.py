@@ -7,8 +7,10 @@ that it did not make is left exactly as it is (and said so), never joined, share
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Permission
@@ -18,9 +20,12 @@ from django.db.models import Model
 
 from informer import services as identity
 from informer.models import DemoRecord, Team, Tenant, User
+from informer.progress import Progress, progress
 from jobs.models import Job
 from jobs.services import jobs as job_services
 from jobs.services import shares as share_services
+
+T = TypeVar("T")
 
 DEMO_JOBS: list[dict[str, Any]] = [
     {
@@ -80,6 +85,21 @@ STAFF_PERMISSIONS = frozenset(
         *(f"informer.{verb}_apitoken" for verb in VERBS),
     ]
 )
+# What the progress counts: a tenant, four users, a team, and each demo job of two owners.
+DEMO_OBJECTS = 1 + 4 + 1 + 2 * len(DEMO_JOBS)
+
+
+def _counted(make: Callable[..., T]) -> Callable[..., T]:
+    """One demo object, made or found, advances the command's progress."""
+
+    @functools.wraps(make)
+    def counted(self: Command, *args: Any, **kwargs: Any) -> T:
+        try:
+            return make(self, *args, **kwargs)
+        finally:
+            self.report.advance()
+
+    return counted
 
 
 class Command(BaseCommand):
@@ -101,28 +121,32 @@ class Command(BaseCommand):
         if not password:
             raise CommandError("--password cannot be empty: the demo users must be able to log in.")
         self.notes: list[str] = []
-        default = Tenant.objects.get(slug="default")  # made by the migrations; the demo only adds to it
-        acme = self._tenant("acme", name="Acme Corp", timezone_name="Europe/London", max_concurrent_jobs=5)
-        users = {
-            "admin": self._user("admin", default, password, is_superuser=True),
-            "demo": self._user("demo", default, password),
-            "viewer": self._user("viewer", default, password),
-            "acme": self._user("acme", acme, password) if acme is not None else None,
-        }
-        team = self._team(default, TEAM)
-        if team is not None:
-            for username in ("demo", "viewer"):
-                member = users[username]
-                if member is not None:
-                    member.groups.add(team)
-        for username in ("demo", "acme"):
-            owner = users[username]
-            if owner is None:
-                continue
-            jobs = {spec["slug"]: self._job(owner, spec) for spec in DEMO_JOBS}
-            shared = jobs[SHARED_JOB]
-            if team is not None and owner.tenant_id == team.tenant_id and shared is not None:
-                share_services.share_set(job=shared, principal=team, level=1)
+        with progress(self.stdout, total=DEMO_OBJECTS, description="Demo data", unit="objects") as report:
+            self.report: Progress = report
+            default = Tenant.objects.get(slug="default")  # made by the migrations; the demo only adds to it
+            acme = self._tenant("acme", name="Acme Corp", timezone_name="Europe/London", max_concurrent_jobs=5)
+            users = {
+                "admin": self._user("admin", default, password, is_superuser=True),
+                "demo": self._user("demo", default, password),
+                "viewer": self._user("viewer", default, password),
+                "acme": self._user("acme", acme, password) if acme is not None else None,
+            }
+            team = self._team(default, TEAM)
+            if team is not None:
+                for username in ("demo", "viewer"):
+                    member = users[username]
+                    if member is not None:
+                        member.groups.add(team)
+            for username in ("demo", "acme"):
+                owner = users[username]
+                if owner is None:
+                    continue
+                jobs = {spec["slug"]: self._job(owner, spec) for spec in DEMO_JOBS}
+                shared = jobs[SHARED_JOB]
+                if team is not None and owner.tenant_id == team.tenant_id and shared is not None:
+                    share_services.share_set(job=shared, principal=team, level=1)
+            # What it could not make (a user taken, so no jobs of theirs) is done with too.
+            report.advance(DEMO_OBJECTS - report.done)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         logins = [
@@ -151,6 +175,7 @@ class Command(BaseCommand):
     def _record(self, kind: str, key: str, obj: Model) -> None:
         DemoRecord.objects.create(kind=kind, key=key, object_id=str(obj.pk))
 
+    @_counted
     def _tenant(self, slug: str, **fields: Any) -> Tenant | None:
         mine = self._mine(DemoRecord.Kind.TENANT, slug, Tenant)
         if mine is not None:
@@ -162,6 +187,7 @@ class Command(BaseCommand):
         self._record(DemoRecord.Kind.TENANT, slug, tenant)
         return tenant
 
+    @_counted
     def _user(self, username: str, tenant: Tenant, password: str, *, is_superuser: bool = False) -> User | None:
         mine = self._mine(DemoRecord.Kind.USER, username, User)
         if mine is not None:
@@ -200,6 +226,7 @@ class Command(BaseCommand):
             *(perm for perm in held if f"{perm.content_type.app_label}.{perm.codename}" in STAFF_PERMISSIONS)
         )
 
+    @_counted
     def _team(self, tenant: Tenant, name: str) -> Team | None:
         key = f"{tenant.slug}/{name}"
         mine = self._mine(DemoRecord.Kind.TEAM, key, Team)
@@ -215,6 +242,7 @@ class Command(BaseCommand):
         self._record(DemoRecord.Kind.TEAM, key, team)
         return team
 
+    @_counted
     def _job(self, owner: User, spec: dict[str, Any]) -> Job | None:
         key = f"{owner.tenant.slug}:{spec['slug']}"
         mine = self._mine(DemoRecord.Kind.JOB, key, Job)
