@@ -1,16 +1,18 @@
 """Progress of long management commands: a bar on a terminal, plain lines anywhere else.
 
-The one way the commands report how far they are (``run_job --wait``, ``prune_history``, ``seed_demo``,
-and the dataset and library commands — ``refresh_dataset``, ``sync_library``, ``index_library`` — reuse
-it): hand it the command's ``stdout``. When that stream is a terminal it draws a tqdm bar, and the lines a
-command writes through it appear above the bar; when it is not (a pipe, a log file, CI) every write is a
-whole line and there are no carriage returns, and a count without lines of its own is reported at each
-tenth of the total. ``logging_silenced`` keeps log records from breaking into a bar.
+``run_job --wait``, ``prune_history`` and ``seed_demo`` report through this module, and the dataset and
+library commands (``refresh_dataset``, ``sync_library``, ``index_library``) are to reuse it, so that every
+long command looks and behaves alike. Hand it the command's ``stdout``. When that stream is a terminal it
+draws a tqdm bar, and the lines the command writes through it appear above the bar. When it is not (a
+pipe, a log file, CI), every write is a whole line, with no carriage returns, and a count that has no
+lines of its own is reported at each tenth of its total. ``logging_silenced`` keeps log records from
+breaking into a bar.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -24,6 +26,15 @@ T = TypeVar("T")
 PLAIN_LINES = 10
 # Without a known total, plain output reports a count every this many items.
 PLAIN_EVERY = 100
+FALLBACK_COLUMNS = 80
+
+
+def _columns(stream: Any) -> int | None:
+    """The width of the terminal ``stream`` is, or None when it cannot be asked."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def is_terminal(stream: Any) -> bool:
@@ -76,10 +87,11 @@ class Progress:
         self.unit = unit
         self.done = 0
         self._reported = 0  # plain output: the tenth (or, without a total, the count) reported last
+        # A pseudo-terminal nobody gave a size (some containers' and CI's) says 0 columns, and tqdm
+        # would draw an empty bar: such a terminal gets a common width instead.
+        width = {"dynamic_ncols": True} if _columns(stream) != 0 else {"ncols": FALLBACK_COLUMNS}
         self._bar = (
-            tqdm(total=total, desc=description, unit=unit, file=_Raw(stream), dynamic_ncols=True, leave=True)
-            if bar
-            else None
+            tqdm(total=total, desc=description, unit=unit, file=_Raw(stream), leave=True, **width) if bar else None
         )
 
     @property

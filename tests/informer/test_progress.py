@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from io import StringIO
 
 import pytest
@@ -101,3 +102,23 @@ def test_logging_silenced_and_restored(caplog):
         logger.warning("after")
 
     assert [record.getMessage() for record in caplog.records] == ["kept", "after"]
+
+
+def test_a_terminal_of_no_size_still_gets_a_bar():
+    # given: a pseudo-terminal nobody gave a size says 0 columns
+    main, side = os.openpty()
+    stream = open(side, "w", encoding="utf-8")  # noqa: SIM115 - closed below, with the pty
+    try:
+        assert os.get_terminal_size(stream.fileno()).columns == 0
+
+        # when
+        with progress(OutputWrapper(stream), total=2, description="n", unit="steps") as report:
+            report.advance(2)
+        stream.flush()
+
+        # then
+        drawn = os.read(main, 65536).decode()
+    finally:
+        stream.close()
+        os.close(main)
+    assert "n: 100%|" in drawn and "2/2" in drawn
