@@ -407,7 +407,7 @@ def _execute_steps(run: Run, execution: Execution) -> None:
             "id": str(run.pk),
             "status": RunStatus.RUNNING.value,
             "trigger": run.trigger,
-            "triggeredBy": run.triggered_by or {},
+            "triggeredBy": run.triggered_by or dict(triggers.UNKNOWN),
             "attempt": run.attempt,
             "scheduledFor": iso(run.scheduled_for) if run.scheduled_for else None,
             "startedAt": iso(run.started_at) if run.started_at else None,

@@ -54,7 +54,10 @@ from runs.models import Run, RunStatus, Trigger
     }
 )
 class TriggeredByField(serializers.JSONField):
-    """``triggeredBy``: the recorded object (runs/triggers.py)."""
+    """``triggeredBy``: the recorded object (runs/triggers.py); a run recorded without one is unknown."""
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(value or dict(triggers.UNKNOWN))
 
 
 class RunSerializer(ApiModelSerializer):

@@ -6,12 +6,14 @@ import getpass
 import importlib
 import socket
 from datetime import timedelta
+from io import StringIO
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -113,6 +115,18 @@ def test_a_command_without_a_login_name_still_records_the_host(db, monkeypatch):
     shape = triggers.by_command("run_job")
 
     assert (shape["osUser"], shape["name"]) == ("", f"run_job ({socket.gethostname()})")
+
+
+@pytest.mark.parametrize("options", [[], ["--inline"]])
+def test_run_job_records_the_command_the_account_and_the_host(db, options):
+    # given
+    job = JobFactory()
+
+    # when
+    call_command("run_job", str(job.pk), *options, stdout=StringIO(), stderr=StringIO())
+
+    # then
+    assert Run.objects.get(job=job).triggered_by == triggers.by_command("run_job")
 
 
 # --- the scheduler ------------------------------------------------------------------------------------
@@ -259,3 +273,15 @@ def test_the_openapi_schema_describes_triggered_by(db):
     assert field["type"] == "object"
     assert field["properties"]["type"]["enum"] == ["user", "command", "schedule", "catchUp", "retry", "unknown"]
     assert set(field["required"]) == {"type", "name"}
+
+
+def test_a_run_recorded_without_it_shows_unknown(ana):
+    # given: a record made by code that set nothing (the column's default)
+    job = JobFactory(owner=ana)
+    run = RunFactory(job=job, triggered_by={})
+
+    # when
+    body = client_for(ana).get(f"/api/jobs/{job.pk}/history/{run.pk}").json()
+
+    # then
+    assert body["triggeredBy"] == {"type": "unknown", "name": "unknown"}

@@ -16,7 +16,7 @@ from informer.api.exceptions import DomainError
 from informer.progress import Progress, logging_silenced, progress
 from jobs.models import Job
 from jobs.selectors import job_lookup
-from runs import services, workers
+from runs import services, triggers, workers
 from runs.executor import execute_run
 from runs.models import FINAL_STATUSES, Run, RunStatus
 
@@ -157,7 +157,9 @@ class _Execution(threading.Thread):
 
 def _create(job: Job, params: dict[str, Any], *, enqueue: bool) -> Run:
     try:
-        return services.run_create_manual(job=job, params=params, enqueue=enqueue)
+        return services.run_create_manual(
+            job=job, params=params, enqueue=enqueue, triggered_by=triggers.by_command("run_job")
+        )
     except DomainError as error:  # a draft cannot run
         raise CommandError(f"Run of '{job.name}' could not be made: {error.message}") from None
 
