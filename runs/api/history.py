@@ -22,6 +22,7 @@ from informer.api.schema import error_responses
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from jobs.api.common import JobLookupMixin, uuid_or_404
 from jobs.api.jobs import JobViewSet
+from jobs.filters import MultipleChoiceFilter
 from jobs.models import Job
 from runs import services, triggers
 from runs.models import Run, RunStatus, Trigger
@@ -156,8 +157,9 @@ class RunnableJobViewSet(JobViewSet):
 class RunFilter(django_filters.FilterSet):
     """``?status=&trigger=&success=``."""
 
-    status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices)
-    trigger = django_filters.MultipleChoiceFilter(choices=Trigger.choices)
+    # An unknown value is a 400 naming it and the values there are (not Django's bare "Select a valid choice").
+    status = MultipleChoiceFilter(choices=RunStatus.choices, noun="run status", plural="statuses")
+    trigger = MultipleChoiceFilter(choices=Trigger.choices, noun="trigger", plural="triggers")
     # Strict: "?success=maybe" is a 400 (a BooleanFilter would ignore it and list every run).
     success = StrictBooleanFilter()
 
