@@ -29,10 +29,10 @@ PLAIN_EVERY = 100
 FALLBACK_COLUMNS = 80
 
 
-def _columns(stream: Any) -> int | None:
-    """The width of the terminal ``stream`` is, or None when it cannot be asked."""
+def _size(stream: Any) -> os.terminal_size | None:
+    """The size of the terminal ``stream`` is, or None when it cannot be asked."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        return os.get_terminal_size(stream.fileno())
     except (AttributeError, OSError, ValueError):
         return None
 
@@ -87,9 +87,12 @@ class Progress:
         self.unit = unit
         self.done = 0
         self._reported = 0  # plain output: the tenth (or, without a total, the count) reported last
-        # A pseudo-terminal nobody gave a size (some containers' and CI's) says 0 columns, and tqdm
-        # would draw an empty bar: such a terminal gets a common width instead.
-        width = {"dynamic_ncols": True} if _columns(stream) != 0 else {"ncols": FALLBACK_COLUMNS}
+        size = _size(stream)
+        width: dict[str, Any] = {"dynamic_ncols": True}
+        if size is not None and not (size.columns and size.lines):
+            # A pseudo-terminal nobody gave a size (some containers' and CI's) says 0 columns or 0 lines,
+            # and tqdm would draw nothing on it: it gets a fixed width instead.
+            width = {"ncols": size.columns or FALLBACK_COLUMNS}
         self._bar = (
             tqdm(total=total, desc=description, unit=unit, file=_Raw(stream), leave=True, **width) if bar else None
         )

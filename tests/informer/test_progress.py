@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import select
+import struct
+import termios
 from io import StringIO
 
 import pytest
@@ -104,21 +108,23 @@ def test_logging_silenced_and_restored(caplog):
     assert [record.getMessage() for record in caplog.records] == ["kept", "after"]
 
 
-def test_a_terminal_of_no_size_still_gets_a_bar():
-    # given: a pseudo-terminal nobody gave a size says 0 columns
+@pytest.mark.parametrize(("rows", "columns"), [(0, 0), (0, 100), (30, 0), (30, 100)])
+def test_a_terminal_of_no_size_still_gets_a_bar(rows, columns):
+    # given: a pseudo-terminal nobody gave a size says 0 columns or 0 lines
     main, side = os.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     stream = open(side, "w", encoding="utf-8")  # noqa: SIM115 - closed below, with the pty
     try:
-        assert os.get_terminal_size(stream.fileno()).columns == 0
-
         # when
         with progress(OutputWrapper(stream), total=2, description="n", unit="steps") as report:
             report.advance(2)
         stream.flush()
 
         # then
-        drawn = os.read(main, 65536).decode()
+        drawn = b""
+        while select.select([main], [], [], 0.2)[0]:
+            drawn += os.read(main, 65536)
     finally:
         stream.close()
         os.close(main)
-    assert "n: 100%|" in drawn and "2/2" in drawn
+    assert "n: 100%|" in drawn.decode() and "2/2" in drawn.decode()
