@@ -98,17 +98,26 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def names_field(message: str, field: str) -> bool:
+    """Whether ``message`` already opens with ``field`` ("data.url: …", "startOn 2026-… is …", "data must …")."""
+    if not field or not message.startswith(field):
+        return False
+    rest = message[len(field) :]
+    return not rest or rest[0] in ".[: "
+
+
 def validation_message(details: dict[str, list[str]]) -> str:
-    """One readable sentence summarising field errors, naming the first field."""
+    """One readable sentence summarising field errors, naming the first field once."""
     if not details:
         return "The request is invalid."
     field, messages = next(iter(details.items()))
     first = messages[0] if messages else "is invalid."
-    if not field:
-        return first
     more = len(details) - 1
     suffix = f" (and {more} more field{'s' if more > 1 else ''})" if more else ""
-    return f"{field}: {first}{suffix}"
+    if not field:
+        return first
+    # A message that opens with its field (a driver's "data.url: is required.") is not prefixed again.
+    return f"{first}{suffix}" if names_field(first, field) else f"{field}: {first}{suffix}"
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

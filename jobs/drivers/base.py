@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jobs.drivers.schema_errors import schema_errors
 
 
 class Driver:
@@ -33,13 +33,8 @@ class Driver:
 
     @classmethod
     def validation_errors(cls, data: Any) -> list[str]:
-        """Readable messages for every way ``data`` breaks the schema, each prefixed by its path."""
-        validator = Draft202012Validator(cls.schema, format_checker=FormatChecker())
-        messages = []
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-            path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-            messages.append(f"data{path}: {error.message}")
-        return messages
+        """Readable messages for every way ``data`` breaks the schema, each opening with its path (``data.url: …``)."""
+        return schema_errors(cls.schema, data)
 
 
 class StepFailed(Exception):

@@ -379,19 +379,19 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("snake_case key", {**VALID, "run_condition": None}, "run_condition", "run_condition"),
     ("data a string", {**VALID, "data": "x"}, "data", None),
     ("data a list", {**VALID, "data": []}, "data", None),
-    ("email without to", {**VALID, "data": {"subject": "Hi"}}, "data", "'to' is a required property"),
-    ("email without subject", {**VALID, "data": {"to": "ops@example.com"}}, "data", "'subject'"),
+    ("email without to", {**VALID, "data": {"subject": "Hi"}}, "data", "data.to: is required."),
+    ("email without subject", {**VALID, "data": {"to": "ops@example.com"}}, "data", "data.subject: is required."),
     ("email bad address", with_data(VALID, to="not-an-address"), "data", "'not-an-address'"),
     ("email one bad address of a list", with_data(VALID, to=["a@example.com", "b@"]), "data", "'b@'"),
     ("email bad cc", with_data(VALID, cc="ops@example.com, nope"), "data", "data.cc"),
     ("email bad template in to", with_data(VALID, to="{{ params.to|nosuchfilter }}"), "data", "data.to"),
     ("email bad template syntax in subject", with_data(VALID, subject="Report {% if %}"), "data", "data.subject"),
     ("email bad template in body", with_data(VALID, body="{% for row in %}"), "data", "data.body"),
-    ("email unknown format", with_data(VALID, format="pdf"), "data", "'pdf'"),
-    ("email unknown data key", with_data(VALID, attachments=[]), "data", "'attachments'"),
+    ("email unknown format", with_data(VALID, format="pdf"), "data", 'data.format: "pdf" is not one of'),
+    ("email unknown data key", with_data(VALID, attachments=[]), "data", "data.attachments: is not a known"),
     ("webhook with ftp url", with_data(WEBHOOK, url="ftp://example.com/file"), "data", "ftp://example.com/file"),
-    ("webhook without url", {**WEBHOOK, "data": {"method": "POST"}}, "data", "'url' is a required property"),
-    ("webhook unknown method", with_data(WEBHOOK, method="FETCH"), "data", "'FETCH'"),
+    ("webhook without url", {**WEBHOOK, "data": {"method": "POST"}}, "data", "data.url: is required."),
+    ("webhook unknown method", with_data(WEBHOOK, method="FETCH"), "data", 'data.method: "FETCH" is not one of'),
     (
         "webhook header value with a newline",
         with_data(WEBHOOK, headers={"X-Token": "a\r\nInjected: yes"}),
@@ -404,7 +404,12 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("webhook status out of range", with_data(WEBHOOK, expectStatus=[99]), "data", "data.expectStatus[0]"),
     ("webhook bad template in body", with_data(WEBHOOK, body="{% endif %}"), "data", "data.body"),
     ("dataset without operation", {"type": "dataset", "name": "d", "data": {"dataset": "sales"}}, "data", "operation"),
-    ("library with a bad id", {"type": "library", "name": "l", "data": {"libraryId": "nope"}}, "data", "'nope'"),
+    (
+        "library with a bad id",
+        {"type": "library", "name": "l", "data": {"libraryId": "nope"}},
+        "data",
+        'data.libraryId: "nope"',
+    ),
     ("negative index", {**VALID, "index": -1}, "index", None),
     ("index not a number", {**VALID, "index": "first"}, "index", None),
     ("enabled maybe", {**VALID, "enabled": "maybe"}, "enabled", None),
@@ -453,7 +458,7 @@ def test_a_bad_run_condition_names_its_error_path(job, client):
 
     assert response.status_code == 400
     assert response.json()["message"] == (
-        "runCondition: runCondition.status: invalid status 'maybe'; expected 'success', 'failure', 'any'"
+        "runCondition.status: invalid status 'maybe'; expected 'success', 'failure', 'any'"
     )
     assert response.json()["details"] == {
         "runCondition": ["runCondition.status: invalid status 'maybe'; expected 'success', 'failure', 'any'"]
@@ -497,8 +502,10 @@ def test_a_put_changing_the_type_validates_data_against_the_new_type(job, client
     # then
     assert response.status_code == 400
     assert response.json()["message"] == (
-        "data: data: Additional properties are not allowed ('subject', 'to' were unexpected)"
+        "data.to: is not a known property; the known properties are: url, method, headers, body, timeoutSeconds, "
+        "expectStatus."
     )
+    assert response.json()["details"]["data"][1].startswith("data.subject: is not a known property;")
     assert db_state() == before
 
 
@@ -603,7 +610,7 @@ def test_a_run_condition_that_can_never_be_true_is_a_400_on_create(job, client, 
     assert body["details"]["runCondition"][0].endswith(
         "so the condition can never be true and the action would never run"
     )
-    assert body["message"].startswith(f"runCondition: {path}: ")
+    assert body["message"].startswith(f"{path}: ")
     assert db_state() == before
 
 

@@ -230,7 +230,7 @@ def test_an_empty_body_previews_the_stored_action(job, client, network):
 BAD_PREVIEWS: list[tuple[str, dict[str, Any], str, str]] = [
     ("bad address", {"data": {"to": "nope"}}, "data", "'nope'"),
     ("bad template", {"data": {"subject": "{% if %}"}}, "data", "data.subject"),
-    ("unknown data key", {"data": {"attachments": []}}, "data", "'attachments'"),
+    ("unknown data key", {"data": {"attachments": []}}, "data", "data.attachments: is not a known property"),
     ("a required key set to null", {"data": {"subject": None}}, "data", "data.subject"),
     ("data not an object", {"data": "x"}, "data", "data"),
     ("params not an object", {"params": ["a"]}, "params", "params"),

@@ -110,15 +110,15 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("blank name", {"type": "file", "name": ""}, "name", None),
     ("unknown key", {**VALID, "path": "/etc/passwd"}, "path", "path"),
     ("read-only file key", {"type": "file", "name": "x", "file": "attachments/x"}, "file", "file"),
-    ("file with data", {"type": "file", "name": "x", "data": {"url": "https://example.com"}}, "data", "'url'"),
-    ("dataset without alias", {**VALID, "data": {}}, "data", "'dataset' is a required property"),
-    ("dataset unknown format", {**VALID, "data": {"dataset": "sales", "format": "pdf"}}, "data", "'pdf'"),
-    ("report without template", {"type": "report", "name": "r", "data": {"dataset": "sales"}}, "data", "'template'"),
+    ("file with data", {"type": "file", "name": "x", "data": {"url": "https://example.com"}}, "data", "data.url"),
+    ("dataset without alias", {**VALID, "data": {}}, "data", "data.dataset: is required."),
+    ("dataset unknown format", {**VALID, "data": {"dataset": "sales", "format": "pdf"}}, "data", '"pdf"'),
+    ("report without template", {"type": "report", "name": "r", "data": {"dataset": "sales"}}, "data", "data.template"),
     (
         "report as csv",
         {"type": "report", "name": "r", "data": {"dataset": "s", "template": "t", "format": "csv"}},
         "data",
-        "'csv'",
+        '"csv"',
     ),
 ]
 
@@ -163,7 +163,7 @@ def test_put_merges_the_fields_it_is_given(action, client):
     ("body", "field", "text"),
     [
         ({"type": "file"}, "type", "cannot change"),
-        ({"data": {"dataset": "sales", "format": "xml"}}, "data", "'xml'"),
+        ({"data": {"dataset": "sales", "format": "xml"}}, "data", 'data.format: "xml"'),
         ({"name": ""}, "name", None),
         ({"size": 1, "bogus": True}, "bogus", "bogus"),
     ],

@@ -290,7 +290,7 @@ def test_the_template_is_not_changed_by_a_creation(client):
         (
             {"templateId": "api-health-check", "data": {"method": "FETCH"}},
             "data",
-            "data: data.method: 'FETCH' is not one of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']",
+            'data.method: "FETCH" is not one of: "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS".',
         ),
         ({"templateId": "weekly-report-email", "interval": "0 0 30 2 *"}, "interval", None),
         ({"templateId": "weekly-report-email", "bogus": True}, "bogus", "bogus: Unknown field 'bogus'."),
