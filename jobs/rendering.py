@@ -10,8 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import TokenType
 from django.template.loader import render_to_string
+from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from jobs.drivers.base import RunContext, StepFailed
 
@@ -21,10 +23,68 @@ def _engine() -> Engine:
     return Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})], debug=False)
 
 
+# Tags that cannot work here: there is no library to load and no template file to include or extend.
+_UNAVAILABLE_TAGS = frozenset({"load", "include", "extends"})
+# Django's hint after an unknown tag, which points at {% load %}: job templates cannot load anything.
+_LOAD_HINT = "Did you forget to register or load this tag?"
+
+
+@cache
+def available_tags() -> list[str]:
+    """The tags job templates can use: Django's built-in ones, less those that need files or libraries."""
+    names = {name for library in _engine().template_builtins for name in library.tags}
+    return sorted(names - _UNAVAILABLE_TAGS)
+
+
+@cache
+def available_filters() -> list[str]:
+    """The filters job templates can use: Django's built-in ones."""
+    return sorted({name for library in _engine().template_builtins for name in library.filters})
+
+
+def _compile(source: str) -> Template:
+    """``source`` as a template; a TemplateSyntaxError says what job templates can and cannot do."""
+    try:
+        template = _engine().from_string(source)
+    except TemplateSyntaxError as error:
+        raise TemplateSyntaxError(_explain(error)) from None
+    # They compile, but with no template files to read they could only fail when the job runs.
+    for node_type, name in ((ExtendsNode, "extends"), (IncludeNode, "include")):
+        for node in template.nodelist.get_nodes_by_type(node_type):
+            raise TemplateSyntaxError(
+                f"{{% {name} %}} is not available in job templates ({_line(node.token)}): "
+                "they cannot read other templates."
+            )
+    return template
+
+
+def _line(token: Any) -> str:
+    return f"line {token.lineno}" if getattr(token, "lineno", None) else "here"
+
+
+def _explain(error: TemplateSyntaxError) -> str:
+    """Django's syntax error, reworded where it assumes tag libraries job templates do not have."""
+    token = getattr(error, "token", None)
+    words = token.contents.split() if token is not None and token.token_type == TokenType.BLOCK else []
+    if words and words[0] == "load":
+        # Django says "'static' is not a registered tag library. Must be one of:" and an empty list.
+        return (
+            f"{{% load %}} is not available in job templates ({_line(token)}): they use Django's "
+            f"built-in tags and filters, which need no loading. Tags: {', '.join(available_tags())}; "
+            f"filters: {', '.join(available_filters())}."
+        )
+    text = str(error)
+    if _LOAD_HINT in text:
+        return text.replace(_LOAD_HINT, f"Job templates can use these tags: {', '.join(available_tags())}.")
+    if text.startswith("Invalid filter:"):
+        return f"{text}. Job templates can use these filters: {', '.join(available_filters())}."
+    return text
+
+
 def check_template(source: str) -> str | None:
     """None when ``source`` compiles, else the syntax error as a sentence."""
     try:
-        _engine().from_string(source)
+        _compile(source)
     except TemplateSyntaxError as error:
         return str(error)
     return None
@@ -35,7 +95,7 @@ def render(source: str, context: RunContext, *, autoescape: bool = False, what: 
     if not source:
         return ""
     try:
-        template = _engine().from_string(source)
+        template = _compile(source)
     except TemplateSyntaxError as error:
         raise StepFailed(f"The {what} is not a valid template: {error}", permanent=True) from None
     return template.render(Context(template_context(context), autoescape=autoescape))
