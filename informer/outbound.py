@@ -40,6 +40,9 @@ _PRIVATE = tuple(map(ipaddress.ip_network, ("10.0.0.0/8", "172.16.0.0/12", "192.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 _SESSION_HEADERS = {"User-Agent": "informer-jobs", "Accept": "*/*", "Accept-Encoding": "identity"}
+# The setting whose entries lift a refusal of a host or an address; refusals name it so that whoever reads
+# one in a run's error knows what an operator would change.
+ALLOW_SETTING = "INFORMER_OUTBOUND_ALLOW"
 
 
 class OutboundError(Exception):
@@ -95,16 +98,19 @@ class _Target:
 
 @dataclass(frozen=True)
 class _AllowList:
-    """Parsed allow list: exact host names and IP networks."""
+    """Parsed allow list: exact host names and IP networks, and what a refusal calls the list."""
 
     names: frozenset[str]
     networks: tuple[IPNetwork, ...]
+    label: str = "the allow list"
 
     @classmethod
     def parse(cls, entries: Iterable[str] | None) -> _AllowList:
         """Split entries into networks (IPs/CIDRs) and host names; None means the Django setting."""
+        label = "the allow list"
         if entries is None:
             entries = _settings_allow()
+            label = ALLOW_SETTING
         if isinstance(entries, str):  # a bare string would otherwise be iterated character by character
             entries = [entries]
         names: set[str] = set()
@@ -115,7 +121,7 @@ class _AllowList:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
                 names.add(entry.rstrip("."))
-        return cls(frozenset(names), tuple(networks))
+        return cls(frozenset(names), tuple(networks), label)
 
     def permits(self, ip: IPAddress) -> bool:
         """Whether an IP/CIDR entry covers ``ip`` (or the IPv4 address embedded in it)."""
@@ -133,7 +139,7 @@ def _settings_allow() -> list[str]:
     except ImportError:
         return []
     try:
-        value = getattr(settings, "INFORMER_OUTBOUND_ALLOW", None) or []
+        value = getattr(settings, ALLOW_SETTING, None) or []
     except ImproperlyConfigured:
         return []
     return [value] if isinstance(value, str) else list(value)
@@ -208,12 +214,16 @@ def _resolve(url: str, allow: _AllowList) -> _Target:
         raise OutboundBlocked(f"Refusing URL {url!r}: it has no host.", url=url)
     by_name = key in allow.names
     if not by_name and key in _BLOCKED_NAMES:
-        raise OutboundBlocked(f"Refusing to connect to host {key!r} ({_BLOCKED_NAMES[key]}).", url=url)
+        lift = f"add {key!r} to {allow.label} to allow it"
+        raise OutboundBlocked(f"Refusing to connect to host {key!r} ({_BLOCKED_NAMES[key]}); {lift}.", url=url)
     port = port or _DEFAULT_PORTS[scheme]
     ips = _lookup(host, port, url)
     for ip in ips:  # one bad address refuses the host: the resolver could hand out any of them
         if not by_name and not allow.permits(ip) and (category := _category(ip)):
-            raise OutboundBlocked(f"Refusing to connect to {ip} ({category}) for host {key!r}.", url=url)
+            # Either entry lifts it: the host name (every address it resolves to) or the address itself.
+            entries = str(ip) if key == str(ip) else f"{key!r} or {ip}"
+            lift = f"add {entries} to {allow.label} to allow it"
+            raise OutboundBlocked(f"Refusing to connect to {ip} ({category}) for host {key!r}; {lift}.", url=url)
     return _Target(url, scheme, host, port, tuple(str(ip) for ip in ips))
 
 

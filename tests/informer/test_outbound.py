@@ -292,7 +292,10 @@ def test_refused_urls(send, guarded_network, url: str, reason: str) -> None:
 def test_reason_names_host_and_address() -> None:
     with pytest.raises(OutboundBlocked) as info:
         check_url("http://localhost/", allow_hosts=[])
-    assert info.value.reason == "Refusing to connect to 127.0.0.1 (loopback address) for host 'localhost'."
+    assert info.value.reason == (
+        "Refusing to connect to 127.0.0.1 (loopback address) for host 'localhost'; "
+        "add 'localhost' or 127.0.0.1 to the allow list to allow it."
+    )
 
 
 def test_one_bad_address_refuses_the_host(fake_dns) -> None:

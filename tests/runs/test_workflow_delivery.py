@@ -428,6 +428,7 @@ def test_a_redirect_to_a_private_address_is_refused(job, endpoint):
     step = entry(run, action)
     assert (step["status"], step["message"]) == (
         "error",
-        "Refusing to connect to 10.0.0.1 (private address) for host '10.0.0.1'.",
+        "Refusing to connect to 10.0.0.1 (private address) for host '10.0.0.1'; "
+        "add 10.0.0.1 to INFORMER_OUTBOUND_ALLOW to allow it.",
     )
     assert [request.path for request in endpoint.requests] == ["/hook"]
