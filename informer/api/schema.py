@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -99,7 +100,7 @@ def hal_collection_schema(item: type[serializers.Serializer], rel: str, name: st
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Post-processing hook: the error component on every operation, strict JSON request bodies, body choices."""
+    """Post-processing hook: the error component on every operation, strict JSON bodies, body choices, clean texts."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     for path_item in result.get("paths", {}).values():
@@ -125,7 +126,64 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 for component in bodies:
                     if name in component.get("properties", {}):
                         component["properties"][name]["enum"] = list(values())
+    clean_descriptions(result)
     return result
+
+
+# Descriptions come from docstrings written for the code's readers: they cite the product contract by
+# section ("(§6)", "§2's conventions") and use reStructuredText (``literal``, :class:`Name`, :param x:).
+# /api/docs renders Markdown for people who have neither the contract nor the code at hand.
+_SECTION = r"(?:SPEC\s+)?§\s*\d+(?:\.\d+)*"
+_SECTION_RULES = (
+    (re.compile(rf"\s*\((?:see\s+)?{_SECTION}(?:\s*(?:,|and)\s*{_SECTION})*\)"), ""),  # "(§6)", "(see SPEC §2)"
+    (re.compile(rf"{_SECTION}'s\b"), "the API's"),  # "follows §2's conventions"
+    (re.compile(rf"{_SECTION}:\s*"), ""),  # "SPEC §2: bodies are JSON"
+    (re.compile(rf"\s*(?:see\s+)?{_SECTION}"), ""),
+    (re.compile("§"), ""),
+)
+_RST_RULES = (
+    (re.compile(r"``(.+?)``", re.S), r"`\1`"),  # Markdown's code span
+    (re.compile(r":(?:[a-z]+:)?[a-z]+:`~?([^`]+)`"), r"`\1`"),  # :class:`Name`, :py:func:`~a.b`
+    (re.compile(r"`([^`<]+?)\s*<([^>`]+)>`__?"), r"[\1](\2)"),  # `text <url>`_
+    (re.compile(r"^[ \t]*:(?:type|rtype)\b[^:\n]*:.*\n?", re.M), ""),  # types are the schema's business
+    (re.compile(r"^([ \t]*):param\s+(?:\w+\s+)?(\w+):\s*", re.M), r"\1`\2`: "),
+    (re.compile(r"^([ \t]*):returns?:\s*", re.M), r"\1Returns: "),
+    (re.compile(r"^([ \t]*):raises?\s+(\w+):\s*", re.M), r"\1Raises `\2`: "),
+    (re.compile(r"^([ \t]*)\.\. (\w+)::\s*", re.M), lambda m: f"{m[1]}{m[2].capitalize()}: "),
+)
+# A first paragraph that only restates the operation's own path ("`GET /api/me`: who the caller is.",
+# "`/api/jobs` and `/api/jobs/{id}`."): the docs show the path above it.
+_PATHS = r"`[^`]*/[^`]*`(?:\s*(?:,|and|or)\s*`[^`]*/[^`]*`)*"
+_PATHS_ONLY = re.compile(rf"\A{_PATHS}\.?\s*(?:\n\s*\n|\Z)")
+_PATHS_PREFIX = re.compile(rf"\A{_PATHS}:\s+(\S)")
+_SKIPPED_KEYS = {"example", "examples", "default", "enum", "const"}
+
+
+def clean_description(text: str) -> str:
+    """A docstring-made description as /api/docs readers need it: no § references, Markdown, no path echo."""
+    for pattern, replacement in (*_SECTION_RULES, *_RST_RULES):
+        text = pattern.sub(replacement, text)
+    text = _PATHS_ONLY.sub("", text, count=1)
+    text = _PATHS_PREFIX.sub(lambda m: m[1].upper(), text, count=1)
+    return text.strip()
+
+
+def clean_descriptions(node: Any) -> None:
+    """Clean every ``description`` and ``summary`` in the schema in place; empty ones are dropped."""
+    if isinstance(node, list):
+        for item in node:
+            clean_descriptions(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key in ("description", "summary"):
+        if isinstance(node.get(key), str):
+            node[key] = clean_description(node[key])
+            if not node[key] and key == "summary":
+                del node[key]
+    for key, value in node.items():
+        if key not in _SKIPPED_KEYS and not key.startswith("x-"):
+            clean_descriptions(value)
 
 
 def _request_components(operation: dict[str, Any], schemas: dict[str, Any]) -> list[dict[str, Any]]:
