@@ -154,7 +154,9 @@ def seed_over_http(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
     tokens = call(base, token, "GET", "/api/tokens?sort=name")["_embedded"]["inf:token"]
     spare_id = next(item["id"] for item in tokens if item["name"] == "spare")
     colleague = next(
-        item["id"] for item in call(base, token, "GET", f"/api/principals?q={COLLEAGUE}") if item["type"] == "user"
+        item["id"]
+        for item in call(base, token, "GET", f"/api/principals?q={COLLEAGUE}")["_embedded"]["inf:principal"]
+        if item["type"] == "user"
     )
     job = call(base, token, "POST", "/api/jobs", {"type": "email", "name": "Fuzzed", "interval": "0 8 * * *"})
     # Every DELETE of one object gets an object of its own (see schemathesis.toml): the others stay.

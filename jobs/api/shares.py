@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from informer.api.pagination import hal_collection
+from informer.api.filters import sort_key
+from informer.api.pagination import HalPagination, hal_collection
 from informer.api.permissions import ObjectPermission
 from informer.api.schema import error_responses, hal_collection_schema
 from informer.api.serializers import ApiSerializer
@@ -140,23 +141,65 @@ class JobShareViewSet(JobLookupMixin, mixins.ListModelMixin, viewsets.GenericVie
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PrincipalPages:
+    """The tenant's users, then its teams, as one sequence that ``HalPagination`` can count and slice.
+
+    Each page reads only the rows it shows, from one table or both: a tenant of thousands of users is
+    never loaded whole to serve thirty of them.
+    """
+
+    def __init__(self, users: QuerySet[User], teams: QuerySet[Team]) -> None:
+        self.users = users
+        self.teams = teams
+        self._user_count: int | None = None
+
+    def user_count(self) -> int:
+        if self._user_count is None:
+            self._user_count = self.users.count()
+        return self._user_count
+
+    def __len__(self) -> int:
+        return self.user_count() + self.teams.count()
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        start, stop, users = window.start or 0, window.stop, self.user_count()
+        picked: list[User | Team] = list(self.users[start:stop]) if start < users else []
+        if stop is None or stop > users:
+            picked += list(self.teams[max(start - users, 0) : None if stop is None else stop - users])
+        principals = [share_services.principal_of(row) for row in picked]
+        return [{"id": p.id, "type": p.kind, "name": p.name, "display_name": p.display_name} for p in principals]
+
+
 class PrincipalListView(APIView):
-    """``GET /api/principals?q=``: users and teams of the caller's tenant."""
+    """Users and teams of the caller's tenant: the ``principalId``s that shares take."""
+
+    hal_rel = "inf:principal"
 
     @extend_schema(
         summary="Users and teams that jobs can be shared with",
+        description=(
+            "The caller's tenant's active users (by user name), then its teams (by name); `q` matches a user's "
+            "name, first or last name, or a team's name or display name, case-insensitively. "
+            "Each `id` is a `principalId` for `/api/jobs/{id}/shares/{principalId}`."
+        ),
         parameters=[
-            OpenApiParameter("q", str),
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            OpenApiParameter("q", str, description="Text the user's or team's names contain (case-insensitive)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 0, "maximum": 1000, "default": HalPagination.default_limit},
+                description="Items per page (default 30, at most 1000).",
+            ),
+            OpenApiParameter(
+                "start", {"type": "integer", "minimum": 0, "default": 0}, description="Offset of the first item."
+            ),
         ],
-        responses=PrincipalSerializer(many=True),
+        responses=hal_collection_schema(PrincipalSerializer, "inf:principal", "PrincipalCollection"),
     )
     def get(self, request: Request) -> Response:
         query = request.query_params.get("q", "").strip()
-        limit = request.query_params.get("limit", "100")
-        # ASCII digits only: str.isdigit() and int() also take an Arabic-Indic or a fullwidth one as 1.
-        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
-            raise ValidationError({"limit": [f"'{limit}' is not a whole number between 1 and 1000."]})
+        if "\x00" in query:
+            # PostgreSQL refuses NUL in a string literal (a ValueError from the driver, so a 500).
+            raise ValidationError({"q": ["The search text may not contain NUL characters."]})
         tenant_id = request_user(request).tenant_id
         users = User.objects.filter(tenant_id=tenant_id, is_active=True)
         teams = Team.objects.filter(tenant_id=tenant_id)
@@ -165,10 +208,10 @@ class PrincipalListView(APIView):
                 Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
             )
             teams = teams.filter(Q(local_name__icontains=query) | Q(display_name__icontains=query))
-        principals = [share_services.principal_of(user) for user in users.order_by("username")[: int(limit)]]
-        principals += [share_services.principal_of(team) for team in teams.order_by("local_name")[: int(limit)]]
-        data = [
-            {"id": p.id, "type": p.kind, "name": p.name, "display_name": p.display_name}
-            for p in principals[: int(limit)]
-        ]
-        return Response(PrincipalSerializer(data, many=True).data)
+        # Case-insensitive, ties by id, the same on SQLite and PostgreSQL, as every list sorts (§2).
+        vendor = connections[users.db].vendor
+        users = users.order_by(sort_key(User, "username", vendor, descending=False), "pk")
+        teams = teams.order_by(sort_key(Team, "local_name", vendor, descending=False), "pk")
+        paginator = HalPagination()
+        page = paginator.paginate_queryset(PrincipalPages(users, teams), request, view=self)  # type: ignore[arg-type]
+        return Response(paginator.envelope(cast(list[Any], PrincipalSerializer(page, many=True).data)))

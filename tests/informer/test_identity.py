@@ -463,7 +463,7 @@ def test_principals_and_shares_show_the_teams_own_name(tenant, owner):
     client = client_for(owner)
 
     # when
-    principals = client.get("/api/principals", {"q": "analysts"}).json()
+    principals = client.get("/api/principals", {"q": "analysts"}).json()["_embedded"]["inf:principal"]
     shared = client.put(f"/api/jobs/{job.pk}/shares/group:{team.pk}", {"accessLevel": 1}, format="json")
     shares = client.get(f"/api/jobs/{job.pk}/shares").json()["_embedded"]["inf:share"]
 
