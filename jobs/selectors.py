@@ -220,9 +220,9 @@ def job_shared_ids(job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
 
 
 def actions_with_attachments() -> QuerySet[JobAction]:
-    """Actions with their attachments prefetched in creation order."""
+    """Actions with their attachments prefetched in creation order (each attachment's ``action`` set to its own)."""
     return JobAction.objects.prefetch_related(
-        Prefetch("attachments", queryset=JobAttachment.objects.select_related("action").order_by("created_at"))
+        Prefetch("attachments", queryset=JobAttachment.objects.order_by("created_at"))
     )
 
 

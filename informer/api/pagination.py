@@ -78,7 +78,11 @@ class HalPagination(BasePagination):
         self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         if self.limit == 0 or self.start >= self.total:
             return []
-        return list(queryset[self.start : self.start + self.limit])
+        page = queryset[self.start : self.start + self.limit]
+        # A view may read its page in another shape than it counts it (as rows of the columns it shows,
+        # whose joins the count does not need).
+        page_rows = getattr(view, "page_rows", None)
+        return list(page_rows(page) if page_rows is not None and isinstance(page, QuerySet) else page)
 
     def get_paginated_response(self, data: list) -> Response:
         return Response(self.envelope(data))

@@ -294,9 +294,8 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         return context
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        # The page as rows of the columns the representation reads, not as models (docs/benchmarks.md).
-        page = self.paginate_queryset(queryset.values(*selectors.JOB_ROW_FIELDS))
+        # Rows, not jobs: the paginator reads the page through page_rows() below.
+        page = cast("list[dict[str, Any]] | None", self.paginate_queryset(self.filter_queryset(self.get_queryset())))
         assert page is not None  # the view has a paginator
         ids = [row["id"] for row in page]
         context = {
@@ -307,6 +306,10 @@ class JobViewSet(JobLookupMixin, viewsets.ModelViewSet):
         represent = JobRepresentation(context)
         data = [represent(row) for row in list_rows(page, selectors.job_tags(ids))]
         return self.get_paginated_response(data)
+
+    def page_rows(self, page: QuerySet[Job]) -> QuerySet[Any]:
+        """The list's page as rows of the columns the representation reads, not as models (docs/benchmarks.md)."""
+        return page.values(*selectors.JOB_ROW_FIELDS)
 
     def _respond(
         self,

@@ -20,7 +20,7 @@ from informer.models import Tenant, User
 from jobs import selectors
 from jobs.api.common import tags_prefetch
 from jobs.api.jobs import JobSerializer
-from jobs.models import IntervalType, Job, JobAction, JobTag
+from jobs.models import IntervalType, Job, JobAction, JobAttachment, JobTag
 from jobs.services import shares as share_services
 from runs.models import Run
 from tests.conftest import bearer_client, client_for
@@ -214,25 +214,36 @@ def test_a_page_of_100_builds_no_model_per_job(token_reader):
 
 def test_a_page_costs_five_queries_whatever_its_size(token_reader):
     # when
-    counts = []
+    counts, statements = [], []
     for limit in (1, 100):
         with CaptureQueriesContext(connection) as queries:
             assert token_reader.get(f"/api/jobs?limit={limit}").status_code == 200
         counts.append(len(queries))
+        statements += [query["sql"] for query in queries]
 
-    # then: the token, the count, the page, its tags, the caller's permissions on it
+    # then: the token, the count, the page, its tags, the caller's permissions on it; only the page joins
+    # the tenant and the owner, whose columns it shows
     assert counts == [5, 5]
+    count = next(sql for sql in statements if sql.startswith("SELECT COUNT(*)"))
+    assert Tenant._meta.db_table not in count
+    assert User._meta.db_table not in count.replace(User.groups.through._meta.db_table, "")
 
 
 def test_a_detail_costs_six_queries(token_reader):
-    # given: a job with two actions
+    # given: a job with two actions, each with two attachments
     item = token_reader.get("/api/jobs?limit=1").json()["_embedded"]["inf:job"][0]
     for index in range(2):
-        JobAction.objects.create(job_id=item["id"], type="email", name=f"Notify {index}", index=index, data=EMAIL)
+        action = JobAction.objects.create(job_id=item["id"], type="email", name=f"S{index}", index=index, data=EMAIL)
+        for number in range(2):
+            JobAttachment.objects.create(action=action, type="report", name=f"Report {number}", data={})
 
     # when
     with CaptureQueriesContext(connection) as queries:
-        assert token_reader.get(f"/api/jobs/{item['id']}").status_code == 200
+        response = token_reader.get(f"/api/jobs/{item['id']}")
+    assert response.status_code == 200
 
     # then: the token, the job, its tags, the caller's permissions on it, its actions and their attachments
     assert len(queries) == 6
+    actions = response.json()["_embedded"]["inf:job-action"]
+    assert [len(action["attachments"]) for action in actions] == [2, 2]
+    assert actions[0]["attachments"][0]["_links"]["self"]["href"].startswith(actions[0]["_links"]["self"]["href"])
