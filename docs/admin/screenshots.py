@@ -53,26 +53,30 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from informer.models import User
 from jobs.models import Job, JobAction
+from runs import triggers
 from runs.models import Run, RunStatus, Trigger
 
 now = timezone.now().replace(microsecond=0)
+demo = triggers.by_user(User.objects.get(username="demo"))
 job = Job.objects.get(tenant__slug="default", slug="weekly-sales-report")
 ping = Job.objects.get(tenant__slug="default", slug="health-check-ping")
 began = now - timedelta(hours=2)
 step = {"key": "type", "name": "Email", "status": "success", "message": "Sent to 3 recipients",
         "startedAt": began.isoformat(), "endedAt": (began + timedelta(seconds=4)).isoformat()}
 runs = [
-    Run(job=job, tenant_id=job.tenant_id, trigger=Trigger.SCHEDULE, status=RunStatus.SUCCEEDED, success=True,
+    Run(job=job, tenant_id=job.tenant_id, trigger=Trigger.SCHEDULE, triggered_by=triggers.SCHEDULE,
+        status=RunStatus.SUCCEEDED, success=True,
         scheduled_for=now - timedelta(hours=2), created_at=now - timedelta(hours=2),
         started_at=now - timedelta(hours=2), ended_at=now - timedelta(hours=2) + timedelta(seconds=4), progress=[step]),
-    Run(job=ping, tenant_id=ping.tenant_id, trigger=Trigger.MANUAL, status=RunStatus.FAILED, success=False,
+    Run(job=ping, tenant_id=ping.tenant_id, trigger=Trigger.MANUAL, triggered_by=demo,
+        status=RunStatus.FAILED, success=False,
         created_at=now - timedelta(minutes=30), started_at=now - timedelta(minutes=30),
         ended_at=now - timedelta(minutes=29, seconds=48),
         error="api-call: GET https://status.example.com/ping answered 503 Service Unavailable after 3 attempts; "
               "the body was: {\"error\": \"upstream connect error or disconnect/reset before headers. reset reason: "
               "connection failure, transport failure reason: delayed connect error: 111\"}",
         params={"region": "eu-west-1", "verbose": True}),
-    Run(job=job, tenant_id=job.tenant_id, trigger=Trigger.MANUAL, status=RunStatus.RUNNING,
+    Run(job=job, tenant_id=job.tenant_id, trigger=Trigger.MANUAL, triggered_by=demo, status=RunStatus.RUNNING,
         created_at=now - timedelta(seconds=20), started_at=now - timedelta(seconds=19), heartbeat_at=now,
         progress=[{**step, "status": "running", "message": "Rendering", "endedAt": None}]),
 ]

@@ -152,6 +152,7 @@ def test_the_run_page_is_named_by_its_job_and_time(world):
     assert "<h2>Nightly, 2026-12-03 07:41:05 UTC</h2>" in page
     assert "&rsaquo; Nightly, 2026-12-03 07:41:05 UTC" in page  # the breadcrumbs
     assert not UUID.search(title)
+    assert page.count("Triggered by:") == 1  # by its label, not its JSON too
 
 
 def test_a_manual_run_is_named_by_when_it_was_made():

@@ -1,5 +1,6 @@
 """The job list shows each job's last run (status, duration, error) in a fixed number of queries; times show
-their seconds and zone; the job page lists the latest runs, never editable from there."""
+their seconds and zone; the job page lists the latest runs, never editable from there; the run list shows a
+retry's attempt in its status."""
 
 from __future__ import annotations
 
@@ -155,3 +156,22 @@ def test_the_job_page_shows_its_latest_ten_runs_and_no_save_button_to_a_viewer(t
     assert shown == runs[2:]
     assert 'name="_save"' not in page and 'name="_continue"' not in page
     assert "Run now" not in page
+
+
+def test_the_run_list_shows_a_retrys_attempt_in_its_status_and_times_to_the_second(superuser):
+    job = JobFactory(owner=superuser)
+    first = ended(job, RunStatus.FAILED, minutes_ago=20, seconds=1)
+    retry = ended(job, RunStatus.FAILED, minutes_ago=10, seconds=1)
+    Run.objects.filter(pk=retry.pk).update(attempt=2, trigger=Trigger.RETRY)
+
+    page = logged_in(superuser).get("/admin/runs/run/").content.decode()
+
+    assert '<td class="field-shown_status">✗ Failed, attempt 2</td>' in row_of_run(page, retry)
+    assert '<td class="field-shown_status">✗ Failed</td>' in row_of_run(page, first)
+    started = '<span class="nowrap">2026-12-03</span> <span class="nowrap">07:31:05 UTC</span>'
+    assert f'<td class="field-started">{started}</td>' in row_of_run(page, retry)
+
+
+def row_of_run(page, run):
+    start = page.index(f'href="/admin/runs/run/{run.pk}/change/')
+    return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
