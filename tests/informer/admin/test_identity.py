@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
@@ -350,6 +351,11 @@ def test_a_staff_user_neither_adds_nor_deletes_tenants_nor_raises_their_limits(t
 def test_installation_wide_models_are_for_superusers_only(tenant, db_state, url, permissions):
     client = logged_in(staff(tenant, *permissions))
     before = db_state()
+    if not any(url == f"/admin/{model._meta.app_label}/{model._meta.model_name}/" for model in admin.site._registry):
+        # django-q2 registers its queue table only with the ORM broker; with Redis there is no page at all
+        assert client.get(url).status_code == 404
+        assert db_state() == before
+        return
 
     listed = client.get(url)
     added = client.post(f"{url}add/", {"name": "x", "func": "os.system", "args": "'id'", "schedule_type": "O"})
