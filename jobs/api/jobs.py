@@ -130,7 +130,8 @@ class JobSerializer(ApiModelSerializer):
         # validated values) goes DRF's way.
         if not isinstance(instance, Job):
             return super().to_representation(instance)
-        return JobRepresentation(self.context)(job_row(instance))
+        # The context is the serializer's own dict (the stubs say Mapping); the representation caches in it.
+        return JobRepresentation(cast(dict[str, Any], self.context))(job_row(instance))
 
     def validate_type(self, value: str) -> str:
         if value not in JOB_DRIVERS:

@@ -106,4 +106,4 @@ def test_refused_urls_fail_the_run_without_connecting(db, settings, guarded_netw
 
 @pytest.mark.parametrize("url", [url for url, _ in REFUSED_URLS if (url, _) not in HTTP_REFUSED])
 def test_the_schema_rejects_other_schemes(url):
-    assert ApiCallJob.validation_errors({"url": url}) == [f"data.url: '{url}' does not match '^https?://'"]
+    assert ApiCallJob.validation_errors({"url": url}) == [f'data.url: "{url}" does not match the pattern ^https?://.']
