@@ -273,6 +273,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 INFORMER_HISTORY_KEEP = env_int("INFORMER_HISTORY_KEEP", 500)
 INFORMER_HISTORY_MAX_AGE_DAYS = env_int("INFORMER_HISTORY_MAX_AGE_DAYS", 90)
 
+# Datasets (§8). Secrets at rest are sealed under INFORMER_SECRETS_KEY, or SECRET_KEY when it is unset.
+INFORMER_SECRETS_KEY = env_str("INFORMER_SECRETS_KEY")
+INFORMER_DATASOURCE_ROOT = Path(env_str("INFORMER_DATASOURCE_ROOT", str(VAR_DIR / "datasources")))
+# Hosts (names, addresses or networks) a datasource may reach although the address guard refuses them.
+INFORMER_DATASOURCE_ALLOW = env_list("INFORMER_DATASOURCE_ALLOW", [])
+INFORMER_QUERY_TIMEOUT = env_int("INFORMER_QUERY_TIMEOUT", 300)  # seconds per statement on a datasource
+INFORMER_DATASET_MAX_ROWS = env_int("INFORMER_DATASET_MAX_ROWS", 1_000_000)
+INFORMER_DATASET_MAX_BYTES = env_int("INFORMER_DATASET_MAX_BYTES", 1024**3)
+
 REDIS_URL = env_str("REDIS_URL")
 
 LOGGING = {

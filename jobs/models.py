@@ -238,3 +238,32 @@ class JobAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SnapshotWhen(models.TextChoices):
+    BEFORE = "before"  # before the job's first action
+    AFTER = "after"  # after its last
+
+
+class JobDataset(models.Model):
+    """A dataset a job uses under a short alias (§8): for its steps, templates, conditions and snapshots."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="dataset_links")
+    alias = models.CharField(max_length=64)
+    # PROTECT: a dataset a job uses cannot be deleted from under the job (the API answers 409).
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="job_links")
+    index = models.PositiveIntegerField(default=0)
+    # {when: before | after, snapshotDatasets: [dataset ids]}; {} when the job snapshots nothing.
+    snapshots = models.JSONField(default=dict, blank=True)
+    # On a draft's copy: the id of the original's association it was copied from (see JobAction).
+    draft_source_id = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "index", "alias"]
+        constraints = [models.UniqueConstraint(fields=["job", "alias"], name="jobdataset_unique_alias")]
+
+    def __str__(self) -> str:
+        return self.alias

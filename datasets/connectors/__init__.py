@@ -1,0 +1,1 @@
+"""Datasource connectors: one module per engine, behind the interface of base.py."""
