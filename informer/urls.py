@@ -21,6 +21,7 @@ api_patterns = [
     # runs extends the job resource (POST /api/jobs/{id} = run now), so its routes come first.
     path("", include("runs.urls")),
     path("", include("jobs.urls")),
+    path("", include("datasets.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

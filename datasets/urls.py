@@ -1,0 +1,7 @@
+"""Routes of the datasets app (§8), mounted under /api/: each resource module lists its own."""
+
+from __future__ import annotations
+
+from datasets.api import datasets, datasources, snapshots
+
+urlpatterns = [*datasources.urlpatterns, *datasets.urlpatterns, *snapshots.urlpatterns]
