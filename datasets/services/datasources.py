@@ -40,7 +40,7 @@ def connector_type(type_name: str) -> type[Connector]:
     try:
         return registry.connector_class(type_name)
     except KeyError:
-        known = ", ".join(sorted(cls.type for cls in registry.connector_classes()))
+        known = ", ".join(registry.CONNECTORS)
         raise DomainError(f"Unknown datasource type '{type_name}'; known types are: {known}.", field="type") from None
 
 
