@@ -19,6 +19,7 @@ from jobs.models import (
     Job,
     JobAction,
     JobAttachment,
+    JobDataset,
     JobGroupObjectPermission,
     JobQuerySet,
     JobTag,
@@ -257,6 +258,11 @@ def action_definition(action: JobAction, attachments: Iterable[JobAttachment] | 
     }
 
 
+def dataset_link_definition(link: JobDataset) -> dict[str, Any]:
+    """A dataset association as a run sees it (its ids as plain strings)."""
+    return {"alias": link.alias, "datasetId": str(link.dataset_id), "index": link.index, "snapshots": link.snapshots}
+
+
 def job_definition(job: Job, actions: Iterable[tuple[JobAction, list[JobAttachment]]] | None = None) -> dict[str, Any]:
     """What a run executes, frozen when it starts: later commits do not change a run under way.
 
@@ -278,4 +284,7 @@ def job_definition(job: Job, actions: Iterable[tuple[JobAction, list[JobAttachme
         "timeoutSeconds": job.timeout_seconds,
         "maxAttempts": job.max_attempts,
         "actions": [action_definition(action, attachments) for action, attachments in actions],
+        "datasets": [
+            dataset_link_definition(link) for link in JobDataset.objects.filter(job=job).order_by("index", "alias")
+        ],
     }
