@@ -23,9 +23,11 @@ from django.utils import timezone
 from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.signing import SignedPackage
 
+from datasets.models import Dataset, Datasource, Generation, Snapshot
 from informer.models import ApiToken, Team, Tenant, User
 from jobs.models import Job, JobAction
 from runs.models import Run, RunStatus, Trigger, Worker
+from tests.datasets.factories import DatasetFactory, DatasourceFactory, fields_of, stored_generation
 from tests.factories import JobFactory, TeamFactory, UserFactory, make_token
 from tests.informer.admin.pages import logged_in
 
@@ -62,6 +64,14 @@ def _run(job: Job) -> Run:
     )
 
 
+def _refreshed(user: User) -> Dataset:
+    """A dataset of ``user``'s with stored rows (a current generation) and a snapshot of them."""
+    dataset = DatasetFactory(owner=user, name="Sales", slug="sales")
+    generation = stored_generation(dataset, fields_of(("region", "string"), ("amount", "number")), [["West", 12.5]])
+    Snapshot.objects.create(dataset=dataset, generation=generation, name="Before the audit")
+    return dataset
+
+
 # One object of each registered model, made from the superuser and a job of theirs.
 OBJECTS: dict[type[Model], Callable[[User, Job], Model]] = {
     Tenant: lambda user, job: user.tenant,
@@ -85,6 +95,10 @@ OBJECTS: dict[type[Model], Callable[[User, Job], Model]] = {
     ),
     Success: lambda user, job: _task(Success, True),
     Failure: lambda user, job: _task(Failure, False),
+    Datasource: lambda user, job: DatasourceFactory(owner=user, name="Warehouse", slug="warehouse"),
+    Dataset: lambda user, job: _refreshed(user),
+    Generation: lambda user, job: _refreshed(user).current_generation,
+    Snapshot: lambda user, job: _refreshed(user).snapshots.get(),
 }
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
