@@ -232,6 +232,14 @@ def check_url(url: str, *, allow_hosts: Iterable[str] | None = None) -> list[str
     return list(_resolve(url, _AllowList.parse(allow_hosts)).ips)
 
 
+def check_host(host: str, port: int, *, allow_hosts: Iterable[str], allow_setting: str) -> list[str]:
+    """Resolve ``host`` and check its addresses as for a URL; refusals name ``allow_setting``. Raise OutboundBlocked."""
+    # Non-HTTP clients (datasource connections) go through the same policy as a URL to that host and port.
+    allow = replace(_AllowList.parse(allow_hosts), label=allow_setting)
+    name = f"[{host}]" if ":" in host else host
+    return list(_resolve(f"http://{name}:{port}/", allow).ips)
+
+
 class _Call:
     """Limits of one outbound_request call, with a watchdog that cuts its sockets at the deadline."""
 
