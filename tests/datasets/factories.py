@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from datasets import storage
 from datasets.cells import row_json
+from datasets.connectors.base import SourceConfig
 from datasets.models import (
     DATASET_PERMISSIONS,
     DATASOURCE_PERMISSIONS,
@@ -21,6 +22,7 @@ from datasets.models import (
     Generation,
     GenerationStatus,
 )
+from informer import secrets
 from tests.factories import UserFactory
 
 
@@ -49,6 +51,22 @@ class DatasourceFactory(factory.django.DjangoModelFactory):
     def grant_owner(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create and self.owner is not None and extracted is not False:
             _grant(DatasourceUserObjectPermission, self, self.owner, DATASOURCE_PERMISSIONS)
+
+
+def datasource_from_config(config: SourceConfig, **fields: Any) -> Datasource:
+    """A datasource holding ``config`` (a source fixture's settings), its secrets sealed as the service stores them."""
+    datasource: Datasource = DatasourceFactory(
+        type=config.type,
+        host=config.host,
+        port=config.port,
+        database=config.database,
+        username=config.username,
+        password_encrypted=secrets.seal(config.password),
+        options=dict(config.options),
+        secret_options_encrypted=secrets.seal_json(dict(config.secret_options)),
+        **fields,
+    )
+    return datasource
 
 
 class DatasetFactory(factory.django.DjangoModelFactory):
