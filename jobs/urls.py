@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from jobs.api import actions, attachments, drafts, drivers, fire_times, jobs, jobs_list, shares
+from jobs.api import actions, attachments, datasets, drafts, drivers, fire_times, jobs, jobs_list, shares
 
 router = SimpleRouter(trailing_slash=False)
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -23,6 +23,11 @@ attachment_detail = attachments.JobAttachmentViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
 attachment_file = attachments.AttachmentFileView.as_view({"get": "retrieve", "put": "upload"})
+dataset_list = datasets.JobDatasetViewSet.as_view({"get": "list", "post": "create"})
+dataset_detail = datasets.JobDatasetViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+dataset_permissions = datasets.JobDatasetViewSet.as_view({"get": "dataset_permissions"})
 draft_edit = drafts.JobDraftViewSet.as_view({"post": "edit"})
 draft_get = drafts.JobDraftViewSet.as_view({"get": "draft"})
 draft_commit = drafts.JobDraftViewSet.as_view({"post": "commit"})
@@ -41,6 +46,9 @@ urlpatterns = [
     path(ATTACHMENTS, attachment_list, name="job-attachment-list"),
     path(f"{ATTACHMENTS}/<str:pk>", attachment_detail, name="job-attachment-detail"),
     path(f"{ATTACHMENTS}/<str:pk>/action-attachment-file-contents", attachment_file, name="job-attachment-file"),
+    path("jobs/<str:job_pk>/datasets", dataset_list, name="job-dataset-list"),
+    path("jobs/<str:job_pk>/datasets/_permissions", dataset_permissions, name="job-dataset-permissions"),
+    path("jobs/<str:job_pk>/datasets/<str:alias>", dataset_detail, name="job-dataset-detail"),
     path("jobs/<str:pk>/_edit", draft_edit, name="job-draft-edit"),
     path("jobs/<str:pk>/draft", draft_get, name="job-draft"),
     path("jobs/<str:pk>/_commit", draft_commit, name="job-draft-commit"),

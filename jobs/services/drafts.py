@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from informer.api.exceptions import Conflict
 from jobs import timing
-from jobs.models import Job, JobAction, JobAttachment, JobTag
+from jobs.models import Job, JobAction, JobAttachment, JobDataset, JobTag
 from jobs.services.actions import copy_attachment_file, delete_files_on_commit
 from jobs.services.jobs import SCHEDULE_FIELDS
 
@@ -37,6 +37,7 @@ COPIED_FIELDS = (
 # What a commit copies from a draft's action or attachment onto the one it was copied from.
 ACTION_FIELDS = ("type", "name", "index", "enabled", "data", "run_condition")
 ATTACHMENT_FIELDS = ("type", "name", "data", "content_type", "size", "sha256")
+DATASET_FIELDS = ("alias", "dataset_id", "index", "snapshots")
 
 
 def _lock(*jobs: Job) -> None:
@@ -86,6 +87,12 @@ def draft_edit(*, job: Job) -> tuple[Job, bool]:
             )
             copy_attachment_file(attachment, duplicate)
             duplicate.save(force_insert=True)
+    JobDataset.objects.bulk_create(
+        [
+            JobDataset(job=draft, draft_source_id=link.pk, **{name: getattr(link, name) for name in DATASET_FIELDS})
+            for link in JobDataset.objects.filter(job=original)
+        ]
+    )
     return draft, True
 
 
@@ -119,6 +126,7 @@ def draft_commit(*, job: Job) -> Job:
     old_files = _files(JobAttachment.objects.filter(action__job=original))
     draft_files = _files(JobAttachment.objects.filter(action__job=draft))
     _commit_actions(original=original, draft=draft)
+    _commit_datasets(original=original, draft=draft)
     JobTag.objects.filter(job=original).delete()
     JobTag.objects.filter(job=draft).update(job=original)
     draft.delete()
@@ -174,6 +182,27 @@ def _commit_actions(*, original: Job, draft: Job) -> None:
             source.save()
     JobAttachment.objects.filter(pk__in=attachments.keys() - staying_attachments).delete()
     JobAction.objects.filter(pk__in=actions.keys() - staying_actions).delete()
+
+
+def _commit_datasets(*, original: Job, draft: Job) -> None:
+    """Make the original's dataset associations those of the draft, keeping the ids of those that stay.
+
+    As with actions: a copy updates the association it came from, an addition moves over, a removal goes.
+    Aliases are unique in a job and a draft may swap two of them, so the staying ones take a placeholder
+    alias (their id, which no alias can be: aliases start with a letter and have no hyphen) first.
+    """
+    links = {link.pk: link for link in JobDataset.objects.filter(job=original)}
+    copies = list(JobDataset.objects.filter(job=draft))
+    staying = {copy.draft_source_id for copy in copies if copy.draft_source_id in links}
+    JobDataset.objects.filter(pk__in=links.keys() - staying).delete()
+    for pk in staying:
+        JobDataset.objects.filter(pk=pk).update(alias=f"-{pk}"[:64])
+    for copy in copies:
+        target = links.get(copy.draft_source_id) if copy.draft_source_id is not None else None
+        if target is None:  # the draft added it
+            JobDataset.objects.filter(pk=copy.pk).update(job=original, draft_source_id=None)
+            continue
+        JobDataset.objects.filter(pk=target.pk).update(**{name: getattr(copy, name) for name in DATASET_FIELDS})
 
 
 @transaction.atomic
