@@ -18,7 +18,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from datasets import selectors
 from datasets.connectors.base import ConnectorError
 from datasets.models import Dataset
-from informer.api.exceptions import DomainError
+from informer.api.exceptions import DomainError, names_field
 from informer.api.pagination import parse_int_param
 
 DATA_DEFAULT_LIMIT = 100
@@ -70,7 +70,9 @@ def connector_errors() -> Iterator[None]:
     try:
         yield
     except ConnectorError as error:
-        raise DomainError(error.message, field=error.field or "query") from None
+        field = error.field or "query"
+        message = error.message if names_field(error.message, field) else f"{field}: {error.message}"
+        raise DomainError(message, field=field) from None
 
 
 DATA_PARAMETERS = [

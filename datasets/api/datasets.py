@@ -270,22 +270,7 @@ class DatasetViewSet(DatasetLookupMixin, viewsets.GenericViewSet):
         body = _body(request, RefreshSerializer)
         with connector_errors():
             result = dataset_refresh(dataset=dataset, params=body.get("params"))
-        updated = (
-            serializers.DateTimeField().to_representation(result.data_updated_at) if result.data_updated_at else None
-        )
-        return Response(
-            {
-                "id": str(result.id),
-                "records": result.records,
-                "previousRecordCount": result.previous_record_count,
-                "duration": result.duration,
-                "fieldsAdded": list(result.fields_added),
-                "fieldsUpdated": list(result.fields_updated),
-                "dataUpdatedAt": updated,
-                "truncated": result.truncated,
-                "success": result.success,
-            }
-        )
+        return Response(result.as_json())
 
     @extend_schema(
         summary="A page of the dataset's rows", parameters=DATA_PARAMETERS, responses={200: DataPageSerializer}
