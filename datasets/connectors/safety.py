@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import math
 import os
 import re
 import socket
@@ -182,3 +183,21 @@ def _same_server(type: str, ips: list[str], port: int, database: str, entry: dic
     service = _addresses(str(entry.get("HOST") or ""))
     # Every loopback address is this machine: 127.0.0.2 reaches the server that listens on 127.0.0.1.
     return bool(source & service) or (all(ip.is_loopback for ip in source) and any(i.is_loopback for i in service))
+
+
+def connect_timeout(options: dict[str, Any], default: int = 10) -> int:
+    """The ``connectTimeout`` option in whole seconds (1 to 300), refused when it is anything else."""
+    value = options.get("connectTimeout", default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 300:
+        raise ConnectorError(
+            "connectTimeout must be a number of seconds from 1 to 300.", field="options.connectTimeout"
+        )
+    return math.ceil(value)
+
+
+def option_choice(options: dict[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
+    """A text option that must be one of ``choices``."""
+    value = options.get(name, default)
+    if value not in choices:
+        raise ConnectorError(f"{name} must be one of {', '.join(choices)}.", field=f"options.{name}")
+    return str(value)

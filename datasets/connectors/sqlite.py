@@ -87,11 +87,18 @@ class SqliteStream(QueryStream):
     def __init__(self, cursor: sqlite3.Cursor, clock: _Clock) -> None:
         self._cursor = cursor
         self._clock = clock
+        self.closed = False
         self.columns = [Column(name=description[0], data_type=None) for description in cursor.description or ()]
+
+    def close(self) -> None:
+        """Mark the stream closed: the query has been left, no batch follows."""
+        self.closed = True
 
     def batches(self, size: int) -> Iterator[list[tuple[Any, ...]]]:
         """The rows, ``size`` at a time; SQLite declares no result types, so values carry them."""
         while True:
+            if self.closed:
+                raise ConnectorError("The query was closed before its rows were read.")
             try:
                 with self._clock.running():
                     rows = self._cursor.fetchmany(size)
@@ -179,9 +186,11 @@ class SqliteConnector(Connector):
                     cursor = connection.execute(to_named(statement), values)
             except sqlite3.Error as exc:
                 raise _error(exc, clock) from None
+            stream = SqliteStream(cursor, clock)
             try:
-                yield SqliteStream(cursor, clock)
+                yield stream
             finally:
+                stream.close()
                 cursor.close()
         finally:
             connection.close()

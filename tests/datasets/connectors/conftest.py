@@ -8,7 +8,7 @@ import pytest
 
 from tests.datasets.conftest import SourceDatabase
 
-ENGINES = ["sqlite"]
+ENGINES = ["sqlite", "postgresql", "mysql"]
 
 
 @pytest.fixture(params=ENGINES)
