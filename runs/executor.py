@@ -26,6 +26,7 @@ from informer import redaction
 from jobs import conditions
 from jobs.drivers.base import RunContext, StepFailed, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
+from jobs.services import dataset_runs
 from runs import services, triggers
 from runs.models import Run, RunStatus, Worker
 from runs.workers import WorkerShutdown, current_worker, interruptible, stopping
@@ -417,11 +418,35 @@ def _execute_steps(run: Run, execution: Execution) -> None:
         driver = job_driver(definition["type"])
     except UnknownDriver:
         raise StepFailed(f"Unknown job type '{definition['type']}'.", permanent=True) from None
+    # The job's datasets as templates and conditions see them, re-read (with the owner's rights) before each step.
+    datasets = dataset_runs.RunDatasets(definition)
+    context.datasets = datasets.entries
     # While the steps run, messages and log records mask the definition's header values and URL userinfo.
     with redaction.hiding(redaction.definition_secrets(definition)):
+        _take_snapshots("before", run, execution)
+        datasets.refresh()
         execution.run_step("type", driver.name, lambda: driver.execute(context))
         for action in definition.get("actions", []):
+            datasets.refresh()
             _execute_action(action, context, execution, run)
+        _take_snapshots("after", run, execution)
+
+
+def _take_snapshots(when: str, run: Run, execution: Execution) -> None:
+    """The snapshots the job's datasets ask for before the run's first step or after its last, one step each."""
+    planned = dataset_runs.snapshot_plan(run.definition, when)
+    if planned and when == "before":
+        # The claim wrote the type step's entry as running; that step starts after these now.
+        with execution.lock:
+            execution.progress[:] = [e for e in execution.progress if (e["key"], e["status"]) != ("type", "running")]
+    for item in planned:
+        execution.run_step(
+            item.key,
+            item.name,
+            lambda item=item: dataset_runs.snapshot_take(
+                definition=run.definition, run_id=str(run.pk), planned=item, when=when
+            ),
+        )
 
 
 def _execute_action(action: dict[str, Any], context: RunContext, execution: Execution, run: Run) -> None:
@@ -431,7 +456,8 @@ def _execute_action(action: dict[str, Any], context: RunContext, execution: Exec
         return
     # The run's state so far, as a {"status": ...} condition reads it: its final status is not known yet.
     context.run["status"] = (RunStatus.FAILED if execution.failed else RunStatus.RUNNING).value
-    state = conditions.RunState(failed=execution.failed, params=run.params, dataset_counts=context.datasets)
+    counts = dataset_runs.record_counts(context.datasets)  # as the refreshes so far left them
+    state = conditions.RunState(failed=execution.failed, params=run.params, dataset_counts=counts)
     condition = action.get("runCondition")
     if not conditions.evaluate(condition, state):
         reason = conditions.explain(condition, state)
