@@ -13,15 +13,18 @@ invisible anyway, as no dataset points at it until the refresh completes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, ProtectedError, Q
 from django.utils import timezone
 
 from datasets.models import Dataset, DatasetRow, Generation, GenerationStatus, Snapshot
+
+logger = logging.getLogger(__name__)
 
 # Rows per INSERT batch on engines without COPY, and per DELETE.
 WRITE_BATCH = 5000
@@ -127,7 +130,11 @@ def generations_collect(dataset_id: uuid.UUID | None = None) -> int:
         if not Generation.objects.filter(condition, pk=generation_id).update(status=GenerationStatus.FAILED):
             continue
         generation_rows_delete(generation_id)
-        Generation.objects.filter(pk=generation_id).delete()
+        try:
+            Generation.objects.filter(pk=generation_id).delete()
+        except ProtectedError:  # a snapshot pinned it in the instant between the claim and the delete
+            logger.error("Generation %s was pinned while it was being collected; its rows are gone", generation_id)
+            continue
         collected += 1
     return collected
 
