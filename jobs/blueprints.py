@@ -82,13 +82,16 @@ BLUEPRINTS: dict[str, dict[str, Any]] = {
     },
     "monthly-snapshot-cleanup": {
         "name": "Monthly snapshot cleanup",
-        "description": "Keeps the 30 newest snapshots of a dataset, on the first day of each month at 03:00.",
+        "description": (
+            "Keeps the 30 newest snapshots of every dataset its owner may change, on the first day of each month "
+            "at 03:00 (list aliases in data.datasets to narrow it)."
+        ),
         "job": {
             "type": "snapshot-cleanup",
             "name": "Monthly snapshot cleanup",
             "interval": "0 3 1 * *",
             "intervalType": "cron",
-            "data": {"keepCount": 30},
+            "data": {"datasets": "all", "keep": 30},
         },
         "actions": [],
     },

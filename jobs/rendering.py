@@ -90,15 +90,23 @@ def check_template(source: str) -> str | None:
     return None
 
 
-def render(source: str, context: RunContext, *, autoescape: bool = False, what: str = "template") -> str:
-    """Render ``source`` over the run's context; a syntax error fails the step, naming ``what``."""
+def render(
+    source: str,
+    context: RunContext,
+    *,
+    autoescape: bool = False,
+    what: str = "template",
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Render ``source`` over the run's context (and ``extra``, e.g. a report's rows); a syntax error fails
+    the step, naming ``what``."""
     if not source:
         return ""
     try:
         template = _compile(source)
     except TemplateSyntaxError as error:
         raise StepFailed(f"The {what} is not a valid template: {error}", permanent=True) from None
-    return template.render(Context(template_context(context), autoescape=autoescape))
+    return template.render(Context({**template_context(context), **(extra or {})}, autoescape=autoescape))
 
 
 # The context in a sentence, for the drivers' schema descriptions (README, "Template context", says more).

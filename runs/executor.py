@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from informer import redaction
 from jobs import conditions
-from jobs.drivers.base import RunContext, StepFailed, StepResult
+from jobs.drivers.base import RunContext, StepFailed, StepProgress, StepResult
 from jobs.drivers.registry import UnknownDriver, action_driver, job_driver
 from jobs.services import dataset_runs
 from runs import services, triggers
@@ -403,6 +403,8 @@ def _execute_steps(run: Run, execution: Execution) -> None:
         results=execution.data,
         should_stop=execution.stop.is_set,
         delivery_id=str(triggers.original_run_id(run)),
+        # Entries a step adds (one per dataset a refresh reads) join the run's progress and are written with it.
+        progress=StepProgress(execution.progress, lock=execution.lock, changed=execution.save_progress),
         # What templates see as ``run`` (README, "Template context"); previews imagine the same keys.
         run={
             "id": str(run.pk),

@@ -1,4 +1,4 @@
-"""Action types: email and webhook deliver now; dataset and library arrive with their issues."""
+"""Action types: email and webhook (dataset operations in ``dataset_actions``); library arrives with its issue."""
 
 from __future__ import annotations
 
@@ -153,9 +153,10 @@ class EmailAction(ActionDriver):
             if attachment["type"] == "file" and not attachment.get("file"):
                 entry["error"] = "No file uploaded yet; a run would fail on it."
             elif attachment["type"] != "file":
+                # Made as a run would make it: the name and size shown are those the email would carry.
                 try:
                     made = attachment_driver(attachment["type"]).materialize(context, attachment)
-                    entry["size"] = len(made.content)
+                    entry.update(name=made.name, size=len(made.content))
                 except StepFailed as failure:
                     entry["error"] = failure.message
             attachments.append(entry)
@@ -317,24 +318,6 @@ class WebhookAction(ActionDriver):
 def _entry_response(kept: dict[str, Any]) -> dict[str, Any]:
     """What the progress entry shows of a response: its status and a short excerpt."""
     return {"status": kept["status"], "excerpt": kept["excerpt"][:ENTRY_EXCERPT_CHARS]}
-
-
-class DatasetAction(ActionDriver):
-    """Refresh, snapshot or clear an associated dataset."""
-
-    id = "dataset"
-    available = False  # arrives with the datasets and libraries work
-    name = "Dataset operation"
-    description = "Refreshes, snapshots or clears an associated dataset (by its alias on the job)."
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["operation", "dataset"],
-        "properties": {
-            "operation": {"type": "string", "enum": ["refresh", "snapshot", "clear"]},
-            "dataset": {"type": "string", "minLength": 1},
-        },
-    }
 
 
 class LibraryAction(ActionDriver):

@@ -1,4 +1,4 @@
-"""Attachment types: uploaded files now; dataset exports and reports arrive with datasets."""
+"""Attachment types: uploaded files and dataset exports (reports in ``jobs.drivers.reports``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 
+from jobs import rendering
+from jobs.drivers import datasets
 from jobs.drivers.base import AttachmentDriver, AttachmentFile, RunContext, StepFailed
 
 
@@ -40,38 +42,58 @@ class FileAttachment(AttachmentDriver):
         return attachment.get("size")
 
 
+EXPORT_FORMATS = ("csv", "xlsx", "json")
+
+
 class DatasetAttachment(AttachmentDriver):
-    """An associated dataset exported as csv, xlsx or json."""
+    """One of the job's datasets exported as csv, xlsx or json."""
 
     id = "dataset"
-    available = False  # arrives with the datasets and libraries work
     name = "Dataset export"
-    description = "An associated dataset exported as csv, xlsx or json."
+    description = (
+        "One of the job's datasets (by its alias) exported as csv, xlsx or json: its current rows when the "
+        "action runs. The file is named filename (a template over the run context), else the attachment's "
+        "name, with the format's extension added when missing."
+    )
     schema = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["dataset"],
+        "required": ["alias", "format"],
         "properties": {
-            "dataset": {"type": "string", "minLength": 1, "description": "The dataset alias on the job."},
-            "format": {"type": "string", "enum": ["csv", "xlsx", "json"], "default": "csv"},
+            "alias": datasets.ALIAS,
+            "format": {"type": "string", "enum": list(EXPORT_FORMATS)},
+            "filename": {"type": "string", "minLength": 1, "maxLength": 200, "description": rendering.CONTEXT_HELP},
         },
     }
 
+    @classmethod
+    def validation_errors(cls, data: Any) -> list[str]:
+        """The schema's problems, then the file name's template syntax."""
+        problems = super().validation_errors(data)
+        if problems or not data.get("filename"):
+            return problems
+        problem = rendering.check_template(data["filename"])
+        return [f"data.filename: not a valid template: {problem}"] if problem else []
 
-class ReportAttachment(AttachmentDriver):
-    """A dataset rendered through a template as html or pdf."""
+    @classmethod
+    def materialize(cls, context: RunContext, attachment: dict[str, Any]) -> AttachmentFile:
+        """Export the dataset's current rows (the job's owner needs view_dataset on it)."""
+        from datasets.exports import export
 
-    id = "report"
-    available = False  # arrives with the datasets and libraries work
-    name = "Report"
-    description = "An associated dataset rendered through a template as html or pdf."
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["dataset", "template"],
-        "properties": {
-            "dataset": {"type": "string", "minLength": 1},
-            "template": {"type": "string", "minLength": 1},
-            "format": {"type": "string", "enum": ["html", "pdf"], "default": "html"},
-        },
-    }
+        data = datasets.checked_data(cls, attachment.get("data") or {}, what=f"Attachment '{attachment['name']}'")
+        dataset = datasets.dataset_for(context, data["alias"], need=datasets.READ)
+        if dataset.current_generation_id is None:
+            raise StepFailed(
+                f"Attachment '{attachment['name']}': {datasets.label(dataset)} was never refreshed; there are no rows "
+                "to export.",
+                permanent=True,
+            )
+        source = data.get("filename") or attachment.get("name") or dataset.slug
+        name = datasets.file_name(rendering.render(source, context, what="file name"), data["format"])
+        made = export(
+            generation_id=dataset.current_generation_id,
+            fields=dataset.fields,
+            format=data["format"],
+            filename_stem=name.rsplit(".", 1)[0],
+        )
+        return AttachmentFile(name=name, content_type=made.content_type, content=b"".join(made.chunks()))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from django.utils import timezone
 
 from jobs.drivers.schema_errors import schema_errors
 
@@ -69,6 +72,68 @@ class StepResult:
     entry: dict[str, Any] = field(default_factory=dict)
 
 
+def _now() -> str:
+    return timezone.now().isoformat().replace("+00:00", "Z")
+
+
+class ProgressEntry:
+    """One progress entry a step added; it advances while the step works and ends before the step does."""
+
+    def __init__(self, progress: StepProgress, entry: dict[str, Any]):
+        self.progress = progress
+        self.entry = entry
+
+    def update(self, message: str, **fields: Any) -> None:
+        """Say how far it got (a message and small fields such as ``records``); written within a second."""
+        with self.progress.lock:
+            self.entry.update(fields)
+            self.entry["message"] = message
+        self.progress.changed()
+
+    def end(self, status: str, message: str, **fields: Any) -> None:
+        """Close the entry as ``success``, ``warning`` or ``error`` with a last message."""
+        with self.progress.lock:
+            self.entry.update(fields)
+            self.entry.update(status=status, message=message, endedAt=_now())
+        self.progress.changed()
+
+
+class StepProgress:
+    """Progress entries a step adds beside its own, one per thing it works through (each dataset a refresh
+    reads), so that a client polling the run watches them advance.
+
+    The executor binds it to the run's progress (its list, its lock, and what writes it); previews and
+    direct calls get an unbound one that keeps the entries to itself.
+    """
+
+    def __init__(
+        self,
+        entries: list[dict[str, Any]] | None = None,
+        *,
+        lock: threading.Lock | None = None,
+        changed: Callable[[], None] | None = None,
+    ):
+        self.entries: list[dict[str, Any]] = [] if entries is None else entries
+        self.lock = lock or threading.Lock()
+        self.changed: Callable[[], None] = changed or (lambda: None)
+
+    def begin(self, key: str, name: str, message: str = "", **fields: Any) -> ProgressEntry:
+        """Add a running entry (after those already there) and write it."""
+        entry = {
+            "key": key,
+            "name": name,
+            "status": "running",
+            "message": message,
+            "startedAt": _now(),
+            "endedAt": None,
+        }
+        entry.update(fields)
+        with self.lock:
+            self.entries.append(entry)
+        self.changed()
+        return ProgressEntry(self, entry)
+
+
 @dataclass
 class RunContext:
     """What a driver sees of the run it works for (or of the run a preview imagines)."""
@@ -83,6 +148,8 @@ class RunContext:
     preview: bool = False
     # What deliveries are keyed by (Idempotency-Key): the first attempt's run id, the same on every retry.
     delivery_id: str = ""
+    # Entries a step adds to the run's progress as it works (see StepProgress).
+    progress: StepProgress = field(default_factory=StepProgress)
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ JOB_DRIVERS: dict[str, str] = {
 ACTION_DRIVERS: dict[str, str] = {
     "email": "jobs.drivers.actions.EmailAction",
     "webhook": "jobs.drivers.actions.WebhookAction",
-    "dataset": "jobs.drivers.actions.DatasetAction",
+    "dataset": "jobs.drivers.dataset_actions.DatasetAction",
     "library": "jobs.drivers.actions.LibraryAction",
 }
 
 ATTACHMENT_DRIVERS: dict[str, str] = {
     "file": "jobs.drivers.attachments.FileAttachment",
     "dataset": "jobs.drivers.attachments.DatasetAttachment",
-    "report": "jobs.drivers.attachments.ReportAttachment",
+    "report": "jobs.drivers.reports.ReportAttachment",
 }
 
 

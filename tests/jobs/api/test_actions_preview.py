@@ -70,7 +70,8 @@ def test_an_email_preview_renders_recipients_subject_body_and_lists_attachments(
         body="Hello {{ params.who|default:'team' }},\nsee {{ job.naturalId }}.",
     )
     upload(JobAttachmentFactory(action=action, name="report.pdf"), PDF, "application/pdf")
-    JobAttachmentFactory(action=action, type="dataset", name="sales.csv", data={"dataset": "sales"})
+    # an export of a dataset the job does not have: the preview says why a run would fail on it
+    JobAttachmentFactory(action=action, type="dataset", name="sales.csv", data={"alias": "sales", "format": "csv"})
     JobAttachmentFactory(action=action, name="later.bin")  # no file uploaded yet
 
     # when
@@ -278,10 +279,10 @@ RENDER_FAILURES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ),
     (
         "an action type without a preview",
-        "dataset",
-        {"operation": "refresh", "dataset": "sales"},
+        "library",
+        {"libraryId": "5d2a9c3b-1e4f-4a6b-9c8d-7e6f5a4b3c21"},
         {},
-        "The 'dataset' action is not available yet on this installation.",
+        "The 'library' action is not available yet on this installation.",
     ),
 ]
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from jobs.drivers.attachments import DatasetAttachment
 from jobs.models import Job, JobAction, JobAttachment
 from tests.conftest import ROLES, Roles, client_for
 from tests.factories import JobFactory
@@ -59,13 +58,12 @@ def without_times(item: dict[str, Any]) -> dict[str, Any]:
 # --- CRUD -----------------------------------------------------------------------------------------------
 
 
-def test_create_answers_201_with_the_item_and_its_location(action, client, monkeypatch):
-    # given: an installation where dataset exports are available (today they are not, and are refused)
-    monkeypatch.setattr(DatasetAttachment, "available", True)
-
+def test_create_answers_201_with_the_item_and_its_location(action, client):
     # when
     response = client.post(
-        attachments_url(action), {"type": "dataset", "name": "sales.csv", "data": {"dataset": "sales"}}, format="json"
+        attachments_url(action),
+        {"type": "dataset", "name": "sales.csv", "data": {"alias": "sales", "format": "csv"}},
+        format="json",
     )
 
     # then
@@ -79,7 +77,7 @@ def test_create_answers_201_with_the_item_and_its_location(action, client, monke
         "jobActionId": str(action.pk),
         "type": "dataset",
         "name": "sales.csv",
-        "data": {"dataset": "sales"},
+        "data": {"alias": "sales", "format": "csv"},
         "contentType": "",
         "size": None,
         "sha256": "",
@@ -100,7 +98,8 @@ def test_a_file_attachment_is_created_without_data(action, client):
     assert (response.json()["data"], response.json()["hasFile"]) == ({}, False)
 
 
-VALID = {"type": "dataset", "name": "sales.csv", "data": {"dataset": "sales"}}
+VALID = {"type": "dataset", "name": "sales.csv", "data": {"alias": "sales", "format": "csv"}}
+REPORT = {"alias": "sales", "template": "<p>{{ rows|length }}</p>", "format": "pdf"}
 
 # (id, body, the field named in details, text the message must contain or None)
 BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
@@ -111,14 +110,39 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("unknown key", {**VALID, "path": "/etc/passwd"}, "path", "path"),
     ("read-only file key", {"type": "file", "name": "x", "file": "attachments/x"}, "file", "file"),
     ("file with data", {"type": "file", "name": "x", "data": {"url": "https://example.com"}}, "data", "data.url"),
-    ("dataset without alias", {**VALID, "data": {}}, "data", "data.dataset: is required."),
-    ("dataset unknown format", {**VALID, "data": {"dataset": "sales", "format": "pdf"}}, "data", '"pdf"'),
-    ("report without template", {"type": "report", "name": "r", "data": {"dataset": "sales"}}, "data", "data.template"),
+    ("dataset without alias", {**VALID, "data": {"format": "csv"}}, "data", "data.alias: is required."),
+    ("dataset without format", {**VALID, "data": {"alias": "sales"}}, "data", "data.format: is required."),
+    ("dataset unknown format", {**VALID, "data": {"alias": "sales", "format": "pdf"}}, "data", '"pdf"'),
     (
-        "report as csv",
-        {"type": "report", "name": "r", "data": {"dataset": "s", "template": "t", "format": "csv"}},
+        "dataset bad filename template",
+        {**VALID, "data": {"alias": "sales", "format": "csv", "filename": "{% if %}"}},
         "data",
-        '"csv"',
+        "data.filename: not a valid template",
+    ),
+    (
+        "report without template",
+        {"type": "report", "name": "r", "data": {"alias": "sales", "format": "pdf"}},
+        "data",
+        "data.template: is required.",
+    ),
+    ("report as csv", {"type": "report", "name": "r", "data": {**REPORT, "format": "csv"}}, "data", '"csv"'),
+    (
+        "report loading a library",
+        {"type": "report", "name": "r", "data": {**REPORT, "template": "{% load static %}"}},
+        "data",
+        "data.template: not a valid template: {% load %} is not available in job templates",
+    ),
+    (
+        "report including a file",
+        {"type": "report", "name": "r", "data": {**REPORT, "template": "{% include 'x.html' %}"}},
+        "data",
+        "data.template: not a valid template: {% include %} is not available in job templates",
+    ),
+    (
+        "report bad title template",
+        {"type": "report", "name": "r", "data": {**REPORT, "title": "{{ run.id|nope }}"}},
+        "data",
+        "data.title: not a valid template: Invalid filter: 'nope'",
     ),
 ]
 
@@ -148,7 +172,7 @@ def test_a_bad_body_on_create_is_a_400_naming_the_field_and_writes_nothing(
 
 def test_put_merges_the_fields_it_is_given(action, client):
     # given
-    attachment = JobAttachmentFactory(action=action, type="dataset", name="a.csv", data={"dataset": "sales"})
+    attachment = JobAttachmentFactory(action=action, type="dataset", name="a.csv", data=VALID["data"])
 
     # when
     response = client.put(attachment_url(attachment), {"name": "b.csv"}, format="json")
@@ -156,21 +180,21 @@ def test_put_merges_the_fields_it_is_given(action, client):
     # then
     assert response.status_code == 200, response.content
     attachment.refresh_from_db()
-    assert (attachment.name, attachment.type, attachment.data) == ("b.csv", "dataset", {"dataset": "sales"})
+    assert (attachment.name, attachment.type, attachment.data) == ("b.csv", "dataset", VALID["data"])
 
 
 @pytest.mark.parametrize(
     ("body", "field", "text"),
     [
         ({"type": "file"}, "type", "cannot change"),
-        ({"data": {"dataset": "sales", "format": "xml"}}, "data", 'data.format: "xml"'),
+        ({"data": {"alias": "sales", "format": "xml"}}, "data", 'data.format: "xml"'),
         ({"name": ""}, "name", None),
         ({"size": 1, "bogus": True}, "bogus", "bogus"),
     ],
 )
 def test_a_bad_put_is_a_400_and_changes_nothing(action, client, db_state, body, field, text):
     # given
-    attachment = JobAttachmentFactory(action=action, type="dataset", name="a.csv", data={"dataset": "sales"})
+    attachment = JobAttachmentFactory(action=action, type="dataset", name="a.csv", data=VALID["data"])
     before = db_state()
 
     # when
@@ -361,7 +385,9 @@ def test_an_oversized_upload_is_a_413_and_keeps_the_previous_file(action, client
 @pytest.mark.parametrize("kind", ["dataset", "report"])
 def test_uploading_to_an_attachment_that_is_not_a_file_is_a_400(action, client, media, db_state, kind):
     # given
-    attachment = JobAttachmentFactory(action=action, type=kind, name="x", data={"dataset": "s", "template": "t"})
+    attachment = JobAttachmentFactory(
+        action=action, type=kind, name="x", data=VALID["data"] if kind == "dataset" else REPORT
+    )
     before = db_state()
 
     # when
@@ -400,7 +426,7 @@ def test_downloading_before_any_upload_is_a_404(action, client, media):
 
 
 def test_downloading_a_dataset_attachment_is_a_404(action, client, media):
-    attachment = JobAttachmentFactory(action=action, type="dataset", data={"dataset": "sales"})
+    attachment = JobAttachmentFactory(action=action, type="dataset", data=VALID["data"])
 
     response = client.get(contents_url(attachment))
 

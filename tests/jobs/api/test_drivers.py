@@ -41,6 +41,16 @@ def client(owner: Any) -> Any:
     return client_for(owner)
 
 
+@pytest.fixture
+def without_attachment_type(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An installation that lacks one attachment type (every one is available here: withdraw one)."""
+
+    def withdraw(attachment_type: str) -> None:
+        monkeypatch.setattr(attachment_driver(attachment_type), "available", False)
+
+    return withdraw
+
+
 @pytest.mark.parametrize("listing", list(LISTINGS))
 def test_a_driver_listing_shows_every_registered_driver(client, listing):
     # given
@@ -190,6 +200,21 @@ FROM_TEMPLATE: dict[str, tuple[dict[str, Any], dict[str, Any], list[tuple[str, s
         },
         [("Failure notice", "email", {"status": "failure"})],
     ),
+    "nightly-dataset-refresh": (
+        {"data": {"datasets": ["sales"]}},
+        {
+            "type": "dataset-refresh",
+            "name": "Nightly dataset refresh",
+            "interval": "0 2 * * *",
+            "data": {"datasets": ["sales"]},
+        },
+        [("Failure notice", "email", {"status": "failure"})],
+    ),
+    "monthly-snapshot-cleanup": (
+        {},
+        {"type": "snapshot-cleanup", "interval": "0 3 1 * *", "data": {"datasets": "all", "keep": 30}},
+        [],
+    ),
     "webhook-with-failure-notice": (
         {},
         {"type": "email", "name": "Daily webhook", "interval": "0 9 * * *"},
@@ -205,9 +230,7 @@ FROM_TEMPLATE: dict[str, tuple[dict[str, Any], dict[str, Any], list[tuple[str, s
 
 # template id → (what the body must add for its data to be valid, the driver it names as not available)
 UNAVAILABLE_TEMPLATES: dict[str, tuple[dict[str, Any], str]] = {
-    "nightly-dataset-refresh": ({"data": {"datasetId": DATASET}}, "job type 'dataset-refresh'"),
     "hourly-library-sync": ({"data": {"libraryId": LIBRARY}}, "job type 'library-sync'"),
-    "monthly-snapshot-cleanup": ({"data": {"datasetId": DATASET}}, "job type 'snapshot-cleanup'"),
 }
 
 
@@ -346,25 +369,25 @@ def test_anonymous_cannot_create_from_a_template(api, db, db_state):
 
 # --- Availability ---------------------------------------------------------------------------------------
 
-# What this installation can run today: the dataset and library work has not landed.
+# What this installation can run today: the library work has not landed.
 AVAILABLE = {
     "/api/job-drivers": {
         "email": True,
-        "dataset-refresh": False,
+        "dataset-refresh": True,
         "library-sync": False,
         "index-files": False,
         "api-call": True,
-        "snapshot-cleanup": False,
+        "snapshot-cleanup": True,
     },
-    "/api/job-action-drivers": {"email": True, "webhook": True, "dataset": False, "library": False},
-    "/api/job-attachment-drivers": {"file": True, "dataset": False, "report": False},
+    "/api/job-action-drivers": {"email": True, "webhook": True, "dataset": True, "library": False},
+    "/api/job-attachment-drivers": {"file": True, "dataset": True, "report": True},
 }
 TEMPLATES_AVAILABLE = {
-    "nightly-dataset-refresh": False,
+    "nightly-dataset-refresh": True,
     "weekly-report-email": True,
     "hourly-library-sync": False,
     "api-health-check": True,
-    "monthly-snapshot-cleanup": False,
+    "monthly-snapshot-cleanup": True,
     "webhook-with-failure-notice": True,
     "on-demand-webhook": True,
 }
@@ -393,8 +416,9 @@ def test_every_template_listing_and_detail_says_whether_it_is_available(client):
         assert client.get(f"/api/job-templates/{template_id}").json()["available"] is available
 
 
-def test_a_template_is_unavailable_when_any_driver_it_uses_is():
-    # given: an email job whose only action is of a type this installation lacks
+def test_a_template_is_unavailable_when_any_driver_it_uses_is(without_attachment_type):
+    # given: an email job whose only action is of a type this installation lacks, and one whose attachment is
+    without_attachment_type("report")
     template = {"job": {"type": "email"}, "actions": [{"type": "email"}, {"type": "library"}]}
     with_attachment = {"job": {"type": "email"}, "actions": [{"type": "email", "attachments": [{"type": "report"}]}]}
 
@@ -416,9 +440,22 @@ def test_registry_choices_for_forms():
         ("api-call", "API call"),
         ("snapshot-cleanup", "Snapshot cleanup"),
     ]
-    assert registry.choices("job", available_only=True) == [("email", "Email"), ("api-call", "API call")]
-    assert registry.choices("action", available_only=True) == [("email", "Email"), ("webhook", "Webhook")]
-    assert registry.choices("attachment", available_only=True) == [("file", "File")]
+    assert registry.choices("job", available_only=True) == [
+        ("email", "Email"),
+        ("dataset-refresh", "Dataset refresh"),
+        ("api-call", "API call"),
+        ("snapshot-cleanup", "Snapshot cleanup"),
+    ]
+    assert registry.choices("action", available_only=True) == [
+        ("email", "Email"),
+        ("webhook", "Webhook"),
+        ("dataset", "Dataset operation"),
+    ]
+    assert registry.choices("attachment", available_only=True) == [
+        ("file", "File"),
+        ("dataset", "Dataset export"),
+        ("report", "Report"),
+    ]
     assert [key for key, _ in registry.choices("attachment")] == ["file", "dataset", "report"]
 
 
@@ -447,10 +484,8 @@ def test_creating_from_an_unavailable_template_is_a_400_naming_template_id(clien
 
 
 UNAVAILABLE_JOBS = {
-    "dataset-refresh": {"datasetId": DATASET},
     "library-sync": {"libraryId": LIBRARY},
     "index-files": {"libraryId": LIBRARY},
-    "snapshot-cleanup": {"datasetId": DATASET, "keepCount": 3},
 }
 
 
@@ -476,34 +511,33 @@ def test_changing_a_job_to_an_unavailable_type_is_a_400_naming_type(client, owne
 
     # when
     response = getattr(client, method)(
-        f"/api/jobs/{job.pk}", {"type": "dataset-refresh", "data": {"datasetId": DATASET}}, format="json"
+        f"/api/jobs/{job.pk}", {"type": "library-sync", "data": {"libraryId": LIBRARY}}, format="json"
     )
 
     # then
-    assert_refused(response, "type", "The job type 'dataset-refresh'")
+    assert_refused(response, "type", "The job type 'library-sync'")
     assert db_state() == before
 
 
 def test_an_existing_job_of_an_unavailable_type_stays_readable_editable_and_deletable(client, owner):
     # given: made before its type was withdrawn (or by a migration)
-    job = JobFactory(owner=owner, type="dataset-refresh", data={"datasetId": DATASET})
+    job = JobFactory(owner=owner, type="library-sync", data={"libraryId": LIBRARY})
 
     # when / then: read
-    assert client.get(f"/api/jobs/{job.pk}").json()["type"] == "dataset-refresh"
+    assert client.get(f"/api/jobs/{job.pk}").json()["type"] == "library-sync"
     # a write that keeps its type (even naming it again, as a full PUT does) is accepted
-    response = client.put(f"/api/jobs/{job.pk}", {"type": "dataset-refresh", "enabled": False}, format="json")
+    response = client.put(f"/api/jobs/{job.pk}", {"type": "library-sync", "enabled": False}, format="json")
     assert response.status_code == 200, response.content
     assert Job.objects.get(pk=job.pk).enabled is False
     # and it can be moved to a type that is available
     response = client.patch(f"/api/jobs/{job.pk}", {"type": "email", "data": {}}, format="json")
     assert response.status_code == 200, response.content
-    Job.objects.filter(pk=job.pk).update(type="dataset-refresh")
+    Job.objects.filter(pk=job.pk).update(type="library-sync")
     assert client.delete(f"/api/jobs/{job.pk}").status_code == 204
     assert not Job.objects.filter(pk=job.pk).exists()
 
 
 UNAVAILABLE_ACTIONS = {
-    "dataset": {"operation": "refresh", "dataset": "sales"},
     "library": {"libraryId": LIBRARY},
 }
 
@@ -542,12 +576,12 @@ def test_changing_an_action_to_an_unavailable_type_is_a_400_naming_type(client, 
 
 def test_an_existing_action_of_an_unavailable_type_stays_editable_and_deletable(client, owner):
     # given
-    action = JobActionFactory(job=JobFactory(owner=owner), type="dataset", data=UNAVAILABLE_ACTIONS["dataset"])
+    action = JobActionFactory(job=JobFactory(owner=owner), type="library", data=UNAVAILABLE_ACTIONS["library"])
     url = f"/api/jobs/{action.job_id}/actions/{action.pk}"
 
     # when / then
-    assert client.get(url).json()["type"] == "dataset"
-    response = client.put(url, {"type": "dataset", "name": "Renamed", "enabled": False}, format="json")
+    assert client.get(url).json()["type"] == "library"
+    response = client.put(url, {"type": "library", "name": "Renamed", "enabled": False}, format="json")
     assert response.status_code == 200, response.content
     assert JobAction.objects.get(pk=action.pk).name == "Renamed"
     assert client.delete(url).status_code == 204
@@ -556,12 +590,16 @@ def test_an_existing_action_of_an_unavailable_type_stays_editable_and_deletable(
 
 @pytest.mark.parametrize(
     ("attachment_type", "data"),
-    [("dataset", {"dataset": "sales"}), ("report", {"dataset": "sales", "template": "monthly"})],
+    [
+        ("dataset", {"alias": "sales", "format": "csv"}),
+        ("report", {"alias": "sales", "template": "<p>{{ rows|length }}</p>", "format": "pdf"}),
+    ],
 )
 def test_creating_an_attachment_of_an_unavailable_type_is_a_400_naming_type(
-    client, owner, db_state, attachment_type, data
+    client, owner, db_state, without_attachment_type, attachment_type, data
 ):
     # given
+    without_attachment_type(attachment_type)
     action = JobActionFactory(job=JobFactory(owner=owner))
     before = db_state()
 
@@ -577,10 +615,15 @@ def test_creating_an_attachment_of_an_unavailable_type_is_a_400_naming_type(
     assert db_state() == before
 
 
-def test_an_existing_attachment_of_an_unavailable_type_stays_editable_and_deletable(client, owner):
+def test_an_existing_attachment_of_an_unavailable_type_stays_editable_and_deletable(
+    client, owner, without_attachment_type
+):
     # given
+    without_attachment_type("dataset")
     action = JobActionFactory(job=JobFactory(owner=owner))
-    attachment = JobAttachmentFactory(action=action, type="dataset", name="sales.csv", data={"dataset": "sales"})
+    attachment = JobAttachmentFactory(
+        action=action, type="dataset", name="sales.csv", data={"alias": "sales", "format": "csv"}
+    )
     url = f"/api/jobs/{action.job_id}/actions/{action.pk}/attachments/{attachment.pk}"
 
     # when / then
@@ -591,8 +634,9 @@ def test_an_existing_attachment_of_an_unavailable_type_stays_editable_and_deleta
     assert not JobAttachment.objects.filter(pk=attachment.pk).exists()
 
 
-def test_the_services_refuse_unavailable_types_for_every_caller(owner):
+def test_the_services_refuse_unavailable_types_for_every_caller(owner, without_attachment_type):
     # given: not only the API, also the admin and the commands go through these
+    without_attachment_type("report")
     job = JobFactory(owner=owner)
     action = JobActionFactory(job=job)
 
@@ -601,7 +645,7 @@ def test_the_services_refuse_unavailable_types_for_every_caller(owner):
         job_services.job_create(user=owner, fields={"name": "x", "type": "index-files", "interval": "0 1 * * *"})
     assert refused.value.details == {"type": ["The job type 'index-files' is not available on this installation."]}
     with pytest.raises(DomainError):
-        action_services.action_create(job=job, fields={"type": "dataset", "name": "d"})
+        action_services.action_create(job=job, fields={"type": "library", "name": "d"})
     with pytest.raises(DomainError):
         action_services.attachment_create(action=action, fields={"type": "report", "name": "r"})
     assert (Job.objects.count(), JobAction.objects.count(), JobAttachment.objects.count()) == (1, 1, 0)

@@ -69,10 +69,10 @@ def test_schema_errors(data: Any, expected: list[str]) -> None:
 
 
 def test_one_of_several_required_properties() -> None:
-    # snapshot-cleanup needs keepCount or maxAgeDays besides its datasetId
-    errors = job_driver("snapshot-cleanup").validation_errors({"datasetId": "6f1c1f4e-4c55-4a39-8f0a-3f0c2f1f7d11"})
+    # snapshot-cleanup needs keep or maxAgeDays besides its datasets
+    errors = job_driver("snapshot-cleanup").validation_errors({"datasets": ["sales"]})
 
-    assert errors == ["data: needs one of: keepCount, maxAgeDays."]
+    assert errors == ["data: needs one of: keep, maxAgeDays."]
 
 
 @pytest.mark.parametrize(
