@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from datasets.api import datasets, datasources, snapshots
+from datasets.api import datasets, datasources, shares, snapshots
 
-urlpatterns = [*datasources.urlpatterns, *datasets.urlpatterns, *snapshots.urlpatterns]
+urlpatterns = [*datasources.urlpatterns, *datasets.urlpatterns, *snapshots.urlpatterns, *shares.urlpatterns]

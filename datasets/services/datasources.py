@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from datasets.connectors.base import Connector, ConnectorError, SourceConfig, TestResult
 from datasets.models import DATASOURCE_PERMISSIONS, Datasource, DatasourceUserObjectPermission
 from informer import secrets
-from informer.api.exceptions import Conflict, DomainError
+from informer.api.exceptions import Conflict, DomainError, names_field
 from informer.models import User
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ class CapabilityMissing(DomainError):
     status_code = 403
 
 
+def field_error(message: str, field: str) -> DomainError:
+    """A 400 on ``field`` whose message names it (once: a message that opens with it is kept as it is)."""
+    sentence = message if names_field(message, field) else f"{field}: {message}"
+    return DomainError(sentence, details={field: [message]})
+
+
 def connector_type(type_name: str) -> type[Connector]:
     """The connector class of ``type_name``; an unknown type is a 400 on ``type`` listing the known ones."""
     from datasets.connectors import registry  # the connectors import their drivers; only when needed
@@ -41,7 +47,7 @@ def connector_type(type_name: str) -> type[Connector]:
         return registry.connector_class(type_name)
     except KeyError:
         known = ", ".join(registry.CONNECTORS)
-        raise DomainError(f"Unknown datasource type '{type_name}'; known types are: {known}.", field="type") from None
+        raise field_error(f"Unknown datasource type '{type_name}'; known types are: {known}.", "type") from None
 
 
 def option_schemas(connector: type[Connector]) -> dict[str, dict[str, Any]]:
@@ -110,11 +116,11 @@ def _validate(config: SourceConfig) -> None:
     try:
         registry.connector_for(config).validate()
     except ConnectorError as error:
-        raise DomainError(error.message, field=error.field or "type") from None
+        raise field_error(error.message, error.field or "type") from None
 
 
-def source_config(data: dict[str, Any], *, datasource: Datasource | None = None) -> SourceConfig:
-    """The settings a write would leave ``datasource`` with (or a new one), secrets opened, validated.
+def source_config(data: dict[str, Any], *, datasource: Datasource | None = None, validate: bool = True) -> SourceConfig:
+    """The settings a write would leave ``datasource`` with (or a new one), secrets opened, validated unless not.
 
     ``data`` holds the serializer's snake_case values; a missing or blank ``password`` keeps the stored one,
     ``null`` clears it. ``options`` replaces the plain options; secret ones merge (see ``_split_options``).
@@ -145,7 +151,8 @@ def source_config(data: dict[str, Any], *, datasource: Datasource | None = None)
         options=plain,
         secret_options=secret,
     )
-    _validate(config)
+    if validate:
+        _validate(config)
     return config
 
 
