@@ -12,6 +12,7 @@ from jobs.drivers.base import RunContext, StepFailed
 from jobs.drivers.registry import action_driver
 from jobs.models import JobAction
 from jobs.selectors import action_definition, job_definition
+from jobs.services.dataset_runs import RunDatasets
 
 # A preview has no run: it renders with this id, well-formed (a UUID, as a run's) and plainly not a run's
 # (the nil UUID), so that a template or a receiver's parser sees the shape it will get and nobody mistakes
@@ -67,12 +68,15 @@ def action_preview(
         if errors:
             raise DomainError(errors[0], details={"data": errors})
         definition["data"] = merged
+    job = job_definition(action.job)
     context = RunContext(
         run_id=PREVIEW_RUN_ID,
-        job=job_definition(action.job),
+        job=job,
         params=params or {},
         results={},
         run=preview_run(user),
+        # The datasets as a run would see them now, less those the one asking may not read.
+        datasets=RunDatasets(job, viewer=user).refresh(),
         preview=True,
         delivery_id=PREVIEW_RUN_ID,
     )

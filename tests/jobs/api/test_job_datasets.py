@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from datasets.models import Dataset, DatasetUserObjectPermission, Snapshot
-from jobs.models import Job, JobDataset
+from jobs.models import Job, JobAction, JobDataset
 from tests.conftest import ROLES, Roles, client_for
-from tests.datasets.factories import DatasetFactory
+from tests.datasets.factories import DatasetFactory, fields_of, stored_generation
 from tests.factories import JobFactory, TenantFactory, UserFactory
 
 ERROR_KEYS = {"statusCode", "error", "message", "details"}
@@ -559,6 +559,43 @@ def test_discarding_a_draft_leaves_the_originals_associations(job, client, sales
 
     assert response.status_code == 204
     assert list(JobDataset.objects.values_list("id", "job_id")) == [(link.pk, job.pk)]
+
+
+# --- Previews -----------------------------------------------------------------------------------------------
+
+
+def preview_body(job: Job, client: Any) -> str:
+    """The body an email action over ``datasets.sales`` previews as, for ``client``."""
+    action = JobAction.objects.create(
+        job=job,
+        type="email",
+        name="Send",
+        index=0,
+        data={"to": "ops@example.com", "subject": "s", "body": "{{ datasets.sales.records|default:'none' }}"},
+    )
+    response = client.post(f"/api/jobs/{job.pk}/actions/{action.pk}/_preview", {}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["preview"]["body"]
+
+
+def test_a_preview_sees_the_datasets_as_a_run_would(job, client, sales):
+    stored_generation(sales, fields_of(("region", "text")), [["West"], ["East"]])
+    add(job, sales, "sales")
+
+    assert preview_body(job, client) == "2"
+
+
+def test_a_preview_hides_a_dataset_the_one_asking_may_not_read(job, tenant, sales):
+    # given: an editor of the job who may not read the owner's dataset
+    stored_generation(sales, fields_of(("region", "text")), [["West"]])
+    add(job, sales, "sales")
+    editor = UserFactory(username="editor", tenant=tenant)
+    from jobs.services.shares import share_set
+
+    share_set(job=job, principal=editor, level=2)
+
+    # when, then
+    assert preview_body(job, client_for(editor)) == "none"
 
 
 # --- Permissions --------------------------------------------------------------------------------------------
