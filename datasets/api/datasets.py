@@ -16,7 +16,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from datasets import selectors
+from datasets import exports, selectors
 from datasets.api.common import (
     DATA_PARAMETERS,
     DataPageSerializer,
@@ -51,12 +51,8 @@ DATASET_SORT_FIELDS = {
     "updatedAt": "updated_at",
     "ownerId": "owner_id",
 }
-EXPORT_FORMATS = ("csv", "xlsx", "json")
-EXPORT_MEDIA_TYPES = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-}
+# The export formats and their media types, for the schema (without the parameters a response adds).
+EXPORT_MEDIA_TYPES = {name: media.split(";")[0] for name, media in exports.FORMATS.items()}
 
 
 class DatasetFilter(django_filters.FilterSet):
@@ -289,18 +285,16 @@ class DatasetViewSet(DatasetLookupMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download the dataset's rows as a file",
-        parameters=[OpenApiParameter("format", str, enum=[*EXPORT_FORMATS], description="Default csv.")],
+        parameters=[OpenApiParameter("format", str, enum=[*exports.FORMATS], description="Default csv.")],
         responses={
             **{(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in EXPORT_MEDIA_TYPES.values()},
         },
     )
     def export(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
         """``GET /api/datasets/{id}/export?format=csv|xlsx|json``: streamed in constant memory, as an attachment."""
-        from datasets.exports import export
-
         dataset = self.get_object()
         file_format = request.query_params.get("format") or "csv"
-        made = export(
+        made = exports.export(
             generation_id=dataset.current_generation_id,
             fields=dataset.fields,
             format=file_format,
