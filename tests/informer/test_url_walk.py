@@ -20,12 +20,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
 from jobs.blueprints import BLUEPRINTS
-from jobs.models import JobAction, JobAttachment
+from jobs.models import JobAction, JobAttachment, JobDataset
 from jobs.services import shares as share_services
 from jobs.services.actions import attachment_upload
 from jobs.services.drafts import draft_edit
 from runs.models import Run, Worker
 from tests.conftest import client_for
+from tests.datasets.factories import DatasetFactory
 from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory, make_token
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -51,6 +52,7 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     },
     "job_pk": "job",
     "action_pk": "action",
+    "alias": "job dataset",
     "principal_id": "principal",
     "driver_id": {
         "job-drivers": "job driver",
@@ -183,6 +185,7 @@ def world(tenant, settings, tmp_path) -> World:
     attachment_upload(
         attachment=attachment, stream=io.BytesIO(b"a,b\n1,2\n"), filename="report.csv", content_type="text/csv"
     )
+    JobDataset.objects.create(job=job, alias="sales", dataset=DatasetFactory(owner=owner, slug="sales"))
     draft_edit(job=job)
     run = Run.objects.create(job=job, tenant=tenant, owner_id=owner.pk, trigger="manual")
     worker = Worker.objects.create(name="worker-1", host="host-a", pid=1234)
@@ -201,6 +204,7 @@ def world(tenant, settings, tmp_path) -> World:
         "run": str(run.pk),
         "action": str(action.pk),
         "attachment": str(attachment.pk),
+        "job dataset": "sales",
         "principal": f"user:{colleague.pk}",
         "job driver": "email",
         "action driver": "webhook",
