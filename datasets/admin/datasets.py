@@ -86,7 +86,7 @@ class DatasetAdmin(
         "records",
         "shown_size",
         "truncated",
-        "last_refresh",
+        "refreshed_at",
         "last_duration",
         "refreshing",
         "current_generation",
@@ -105,7 +105,7 @@ class DatasetAdmin(
                     "records",
                     "shown_size",
                     "truncated",
-                    "last_refresh",
+                    "refreshed_at",
                     "last_duration",
                     "refreshing",
                     "current_generation",
@@ -223,6 +223,11 @@ class DatasetAdmin(
     def last_refresh(self, dataset: Dataset) -> str:
         """When the stored rows were last replaced (``dataUpdatedAt``), with seconds and zone."""
         return admin_time_cell(dataset.data_updated_at) if dataset.data_updated_at else "never"
+
+    @admin.display(description="Last refresh")
+    def refreshed_at(self, dataset: Dataset) -> str:
+        """``dataUpdatedAt`` on the dataset's page, on one line."""
+        return admin_time(dataset.data_updated_at) if dataset.data_updated_at else "never"
 
     @admin.display(description="Last duration")
     def last_duration(self, dataset: Dataset) -> str:

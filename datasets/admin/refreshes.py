@@ -8,7 +8,7 @@ nothing to queue it on from here: datasets sit below jobs and runs and import ne
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -21,15 +21,14 @@ from django.utils.html import format_html
 from datasets.admin.access import may_refresh, may_snapshot, posted_only
 from datasets.connectors.base import ConnectorError
 from datasets.models import Dataset, Snapshot
+from datasets.services import refresh as refresh_services
+from datasets.services import snapshots as snapshot_services
 from informer.admin.display import admin_duration
 from informer.api.exceptions import DomainError
 from informer.auth import request_user
 
-if TYPE_CHECKING:
-    from datasets.services.refresh import RefreshResult
 
-
-def refresh_message(dataset: Dataset, result: RefreshResult) -> str:
+def refresh_message(dataset: Dataset, result: refresh_services.RefreshResult) -> str:
     """What a refresh did, in one sentence: ``Refreshed 'Sales': 1,204 records (1,180 before) in 0.8 s.``."""
     text = (
         f"Refreshed '{dataset.name}': {result.records:,} records ({result.previous_record_count:,} before) "
@@ -104,8 +103,6 @@ class DatasetButtonsMixin:
 
     def _refresh(self, request: HttpRequest, dataset: Dataset) -> bool:
         """Refresh ``dataset`` with its parameters' defaults and say how it went; whether it succeeded."""
-        from datasets.services import refresh as refresh_services
-
         try:
             result = refresh_services.dataset_refresh(dataset=dataset)
         except (DomainError, ConnectorError) as error:  # refreshing already, a parameter, the source's refusal
@@ -117,8 +114,6 @@ class DatasetButtonsMixin:
 
     def _snapshot(self, request: HttpRequest, dataset: Dataset) -> bool:
         """Take a manual snapshot of ``dataset`` and link to it; whether one was taken."""
-        from datasets.services import snapshots as snapshot_services
-
         try:
             snapshot = snapshot_services.snapshot_create(dataset=dataset, trigger="manual", user=request_user(request))
         except DomainError as error:  # never refreshed: nothing to pin

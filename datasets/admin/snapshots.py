@@ -19,16 +19,10 @@ from django.urls import path, reverse
 
 from datasets.admin.access import ObjectPermissionMixin, dataset_codenames, posted_only, visible_datasets
 from datasets.models import Dataset, Generation, Snapshot
+from datasets.services import snapshots as snapshot_services
 from informer.admin.display import EMPTY, admin_time, admin_time_cell
 from informer.admin.tenancy import TenantScopedAdminMixin
 from informer.api.exceptions import DomainError
-
-
-def _snapshots() -> Any:
-    """The snapshot services (imported when used: the admin loads with every page, they with their engines)."""
-    from datasets.services import snapshots
-
-    return snapshots
 
 
 @admin.register(Snapshot)
@@ -107,7 +101,7 @@ class SnapshotAdmin(ObjectPermissionMixin, TenantScopedAdminMixin, admin.ModelAd
         if not self.has_restore_permission(request, snapshot):
             raise PermissionDenied
         try:
-            dataset = _snapshots().snapshot_restore(snapshot=snapshot)
+            dataset = snapshot_services.snapshot_restore(snapshot=snapshot)
         except DomainError as error:  # refreshing now (409)
             self.message_user(request, f"Not restored: {error.message}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:datasets_snapshot_change", args=[snapshot.pk]))
@@ -117,11 +111,11 @@ class SnapshotAdmin(ObjectPermissionMixin, TenantScopedAdminMixin, admin.ModelAd
         return HttpResponseRedirect(reverse("admin:datasets_dataset_change", args=[dataset.pk]))
 
     def delete_model(self, request: HttpRequest, obj: Snapshot) -> None:
-        _snapshots().snapshot_delete(snapshot=obj)
+        snapshot_services.snapshot_delete(snapshot=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
         for snapshot in self.each_permitted(request, queryset, self.has_delete_permission):
-            _snapshots().snapshot_delete(snapshot=snapshot)
+            snapshot_services.snapshot_delete(snapshot=snapshot)
 
     @admin.display(description="Snapshot")
     def title(self, snapshot: Snapshot) -> str:
