@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from informer.api.exceptions import DomainError
@@ -46,8 +47,7 @@ class DatasetAction(ActionDriver):
         """Do the operation; a lost right or a failing source fails the step, naming the dataset."""
         data = datasets.checked_data(cls, action.get("data") or {}, what=f"Action '{action['name']}'")
         alias, operation = data["alias"], data["operation"]
-        job = datasets.job_of(context)
-        dataset = datasets.dataset_for(context, alias, need=datasets.REFRESH, job=job)
+        dataset = datasets.dataset_for(context, alias, need=datasets.REFRESH)
         if operation == "refresh":
             names = {param.get("name") for param in dataset.params or []}
             params = {key: value for key, value in context.params.items() if key in names}
@@ -60,9 +60,16 @@ class DatasetAction(ActionDriver):
         if operation == "snapshot":
             from datasets.services.snapshots import snapshot_create
 
+            job = datasets.job_of(context)
             try:
                 snapshot = snapshot_create(
-                    dataset=dataset, trigger="job", user=job.owner, job_id=job.pk, run_id=context.run_id
+                    dataset=dataset,
+                    name=f"{job.name} (run {context.run_id})"[:200],
+                    note=f"Taken by the action '{action['name']}' of job '{job.name}', run {context.run_id}.",
+                    trigger="job",
+                    user=datasets.owner_of(job),
+                    job_id=job.permission_target.pk,
+                    run_id=uuid.UUID(context.run_id),
                 )
             except DomainError as error:  # a dataset never refreshed has nothing to pin
                 raise StepFailed(

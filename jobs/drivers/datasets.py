@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from datasets.services.refresh import RefreshResult
     from jobs.models import Job
 
-# The rights a step needs on a dataset, by what it does with it.
-READ = "view_dataset"
-REFRESH = "refresh_dataset"
+# What a step needs of a dataset (``job_dataset_resolve``): reading its rows, or refreshing it (refresh,
+# clear and snapshot write to it). Deleting snapshots needs change_dataset too, as the API asks.
+READ = "view"
+REFRESH = "refresh"
 CHANGE = "change_dataset"
 
 # An alias (or a dataset's UUID or natural id) as data names it.
@@ -39,17 +40,41 @@ def job_of(context: RunContext) -> Job:
     from jobs.models import Job
 
     job_id = context.job.get("id")
-    job = Job.objects.select_related("owner", "tenant").filter(pk=job_id).first() if job_id else None
+    job = (
+        Job.objects.select_related("owner", "tenant", "editing_of__owner").filter(pk=job_id).first() if job_id else None
+    )
     if job is None:
-        raise StepFailed("The job was deleted while it ran.", permanent=True)
+        raise StepFailed("The job no longer exists.", permanent=True)
     return job
 
 
-def dataset_for(context: RunContext, reference: str, *, need: str, job: Job | None = None) -> Dataset:
-    """The dataset ``reference`` (an alias of the job's, or a dataset id) names, if the owner still holds ``need``."""
+def owner_of(job: Job) -> Any:
+    """Whose rights the job's steps act with: its owner (a draft's original's owner)."""
+    owner = job.permission_target.owner
+    if owner is None:
+        raise StepFailed("The job has no owner, whose rights the run would use on its datasets.", permanent=True)
+    return owner
+
+
+def dataset_for(context: RunContext, reference: str, *, need: str) -> Dataset:
+    """The dataset ``reference`` (an alias of the job's as the run froze them, or a dataset id) names, once
+    the job's owner is seen to hold ``need`` on it; else the step fails, naming it."""
     from jobs.services.datasets import job_dataset_resolve
 
-    return job_dataset_resolve(job=job or job_of(context), alias_or_id=reference, need=need)
+    return job_dataset_resolve(job=context.job, alias_or_id=reference, need=need)
+
+
+def require_change(job: Job, dataset: Dataset, reference: str) -> None:
+    """Fail the step unless the job's owner may change ``dataset`` (what deleting its snapshots needs)."""
+    from jobs.services.datasets import dataset_codenames
+
+    owner = owner_of(job)
+    if CHANGE not in dataset_codenames(owner, [dataset])[dataset.pk]:
+        raise StepFailed(
+            f"The job's owner {owner.display_name} may not change dataset '{dataset.name}' ({reference}): deleting "
+            "its snapshots needs the 'dataset:edit' permission (change_dataset).",
+            permanent=True,
+        )
 
 
 def checked_data(driver: type[Driver], data: Any, *, what: str) -> dict[str, Any]:
@@ -73,7 +98,7 @@ def refresh(
     A refresh that fails or is cancelled leaves the previous rows current (``dataset_refresh``).
     """
     from datasets.connectors.base import ConnectorError
-    from datasets.services.refresh import dataset_refresh
+    from datasets.services.refresh import RefreshCancelled, dataset_refresh
 
     def progress(rows: int) -> None:
         if entry is not None:
@@ -84,6 +109,8 @@ def refresh(
     except ConnectorError as error:
         # The source's own reason (a syntax error, a connection cut): whether a retry helps is its call.
         raise StepFailed(f"Refreshing {label(dataset)} failed: {error.message}", permanent=error.permanent) from None
+    except RefreshCancelled as error:  # the run is stopping (cancelled, timed out): the executor says which
+        raise StepFailed(f"Refreshing {label(dataset)} stopped: {error.message}") from None
     except Conflict as error:
         # Someone else's refresh of the same dataset is under way; a retry later may find it free.
         raise StepFailed(f"Refreshing {label(dataset)} failed: {error.message}") from None

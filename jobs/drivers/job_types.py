@@ -10,13 +10,16 @@ from jobs.drivers.base import JobTypeDriver, RunContext, StepFailed, StepResult
 from jobs.drivers.datasets import (
     CHANGE,
     DATASET_REFERENCE,
+    READ,
     REFRESH,
     checked_data,
     dataset_for,
     job_of,
+    owner_of,
     refresh,
     refreshed_data,
     refreshed_message,
+    require_change,
 )
 from jobs.drivers.delivery import JOB_STEP, delivery_headers
 
@@ -79,12 +82,11 @@ class DatasetRefreshJob(JobTypeDriver):
         """Refresh each dataset in turn; the step fails, naming them, when any did."""
         data = checked_data(cls, context.job.get("data") or {}, what="The job's data")
         given = data.get("params") or {}
-        job = job_of(context)
         found: list[tuple[str, Dataset]] = []
         failures: list[StepFailed] = []
         for reference in data.get("datasets", []):
             try:
-                found.append((reference, dataset_for(context, reference, need=REFRESH, job=job)))
+                found.append((reference, dataset_for(context, reference, need=REFRESH)))
             except StepFailed as failure:
                 context.progress.begin(f"refresh:{reference}", f"Refresh {reference}").end("error", failure.message)
                 failures.append(failure)
@@ -289,7 +291,11 @@ class SnapshotCleanupJob(JobTypeDriver):
         if data.get("datasets") == "all":
             datasets = _changeable_datasets(job)
         else:
-            datasets = [dataset_for(context, reference, need=CHANGE, job=job) for reference in data["datasets"]]
+            datasets = []
+            for reference in data["datasets"]:
+                dataset = dataset_for(context, reference, need=READ)
+                require_change(job, dataset, reference)
+                datasets.append(dataset)
         now = timezone.now()  # one instant for every dataset: the same age rule for all
         counts: list[dict[str, Any]] = []
         for dataset in datasets:
@@ -312,6 +318,5 @@ def _changeable_datasets(job: Job) -> list[Dataset]:
     """Every dataset of the job's tenant on which its owner holds ``change_dataset`` (``datasets: "all"``)."""
     from datasets.selectors import dataset_list_for_user
 
-    if job.owner is None:
-        raise StepFailed("The job has no owner: there is nobody whose datasets to clean up.", permanent=True)
-    return list(dataset_list_for_user(job.owner, permission=CHANGE).filter(tenant_id=job.tenant_id).order_by("name"))
+    owner = owner_of(job)
+    return list(dataset_list_for_user(owner, permission=CHANGE).filter(tenant_id=job.tenant_id).order_by("name"))
