@@ -25,11 +25,12 @@ from informer.auth import request_user
 from jobs import blueprints, schedule, selectors, timing
 from jobs.api.actions import CredentialDataField, JobActionSerializer
 from jobs.api.common import JobLookupMixin, as_form, choosable, form_body, tags_prefetch
+from jobs.api.datasets import JobDatasetSerializer
 from jobs.api.representation import PERMISSION_FLAGS, JobRepresentation, job_row, list_rows
 from jobs.api.schedule_fields import ScheduleBoundField, resolve_naive_bound, spent_schedule_errors
 from jobs.drivers.registry import JOB_DRIVERS, job_driver
 from jobs.filters import JobFilter
-from jobs.models import IntervalType, Job
+from jobs.models import IntervalType, Job, JobDataset
 from jobs.selectors import actions_with_attachments
 from jobs.services import actions as action_services
 from jobs.services import drafts as draft_services
@@ -410,6 +411,8 @@ def job_response(
     actions = actions_with_attachments().filter(job=job).order_by("index", "created_at")
     data["_embedded"] = {
         "inf:job-action": JobActionSerializer(actions, many=True, context=context).data,
-        "inf:job-dataset": [],
+        "inf:job-dataset": JobDatasetSerializer(
+            JobDataset.objects.filter(job=job).order_by("index", "alias"), many=True, context=context
+        ).data,
     }
     return Response(data, status=status_code, headers=headers)

@@ -151,6 +151,23 @@ def test_a_response_sent_back_as_a_put_changes_nothing(job, client, sales):
     assert without_times(response.json()) == without_times(shown)
 
 
+def test_the_job_embeds_its_datasets_in_index_order(job, client, sales, stock):
+    # given
+    add(job, stock, "stock")
+    add(job, sales, "sales")
+
+    # when
+    embedded = client.get(f"/api/jobs/{job.pk}").json()["_embedded"]["inf:job-dataset"]
+
+    # then
+    listed = client.get(url(job)).json()["_embedded"]["inf:job-dataset"]
+    assert [(item["alias"], item["datasetId"]) for item in embedded] == [
+        ("stock", str(stock.pk)),
+        ("sales", str(sales.pk)),
+    ]
+    assert embedded == listed
+
+
 def test_get_finds_an_alias_under_the_jobs_natural_id(job, client, sales):
     add(job, sales, "sales")
 

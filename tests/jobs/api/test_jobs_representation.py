@@ -229,7 +229,7 @@ def test_a_page_costs_five_queries_whatever_its_size(token_reader):
     assert User._meta.db_table not in count.replace(User.groups.through._meta.db_table, "")
 
 
-def test_a_detail_costs_six_queries(token_reader):
+def test_a_detail_costs_seven_queries(token_reader):
     # given: a job with two actions, each with two attachments
     item = token_reader.get("/api/jobs?limit=1").json()["_embedded"]["inf:job"][0]
     for index in range(2):
@@ -242,8 +242,9 @@ def test_a_detail_costs_six_queries(token_reader):
         response = token_reader.get(f"/api/jobs/{item['id']}")
     assert response.status_code == 200
 
-    # then: the token, the job, its tags, the caller's permissions on it, its actions and their attachments
-    assert len(queries) == 6
+    # then: the token, the job, its tags, the caller's permissions on it, its actions, their attachments and
+    # its datasets
+    assert len(queries) == 7
     actions = response.json()["_embedded"]["inf:job-action"]
     assert [len(action["attachments"]) for action in actions] == [2, 2]
     assert actions[0]["attachments"][0]["_links"]["self"]["href"].startswith(actions[0]["_links"]["self"]["href"])
