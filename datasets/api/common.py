@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -155,8 +154,3 @@ def content_disposition(filename: str) -> str:
 
     ascii_name = filename.encode("ascii", "replace").decode("ascii").replace('"', "'").replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def json_text(value: Any) -> str:
-    """``value`` as compact JSON (for messages and links)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
