@@ -114,7 +114,8 @@ CONTEXT_HELP = (
     "Django template over the run context: job.id, job.name, job.slug, job.naturalId, job.type, "
     "job.description, job.timezone; run.id, run.status, run.trigger, run.triggeredBy (type and name, with "
     "username for a user), run.attempt, run.scheduledFor, run.startedAt; params.<name>; datasets.<alias> "
-    "(none until datasets are available). A preview renders with run.id 00000000-0000-0000-0000-000000000000."
+    "(id, name, records, dataUpdatedAt, fields, and rows: the first 1,000 as objects keyed by field name). "
+    "A preview renders with run.id 00000000-0000-0000-0000-000000000000."
 )
 
 
