@@ -16,6 +16,7 @@ from typing import Any
 
 from datasets.data import dataset_rows
 from datasets.models import Dataset
+from datasets.services.snapshots import snapshot_create
 from informer.api.exceptions import DomainError
 from jobs.drivers.base import StepFailed, StepResult
 from jobs.models import Job
@@ -137,8 +138,6 @@ def snapshot_take(*, definition: Mapping[str, Any], run_id: str, planned: Planne
     dataset = job_dataset_resolve(job=definition, alias_or_id=planned.dataset_id, need="refresh")
     if dataset.current_generation_id is None:
         return StepResult(message=f"Dataset '{dataset.name}' has no stored rows yet: there is nothing to snapshot.")
-    from datasets.services.snapshots import snapshot_create
-
     job = Job.objects.select_related("owner", "editing_of__owner").filter(pk=str(definition["id"])).first()
     owner = job.permission_target.owner if job is not None else None
     moment = "before" if when == "before" else "after"
