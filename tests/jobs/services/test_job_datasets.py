@@ -12,8 +12,9 @@ from informer.api.exceptions import DomainError
 from jobs.drivers.base import StepFailed
 from jobs.models import Job, JobDataset
 from jobs.selectors import job_definition
+from jobs.services import dataset_runs
 from jobs.services import datasets as job_datasets
-from tests.datasets.factories import DatasetFactory
+from tests.datasets.factories import DatasetFactory, fields_of, stored_generation
 from tests.factories import JobFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +168,80 @@ def test_create_refuses_a_dataset_the_caller_cannot_read_like_one_that_does_not_
     assert missing.value.details == {"datasetId": ["datasetId: there is no dataset 'alpha:absent' that you can read."]}
     assert JobDataset.objects.count() == 0
     assert hidden.pk is not None
+
+
+def test_permissions_of_a_job_without_an_owner_say_the_owner_may_do_nothing(job, sales, owner):
+    link(job, sales, "sales")
+    Job.objects.filter(pk=job.pk).update(owner=None)
+    job.refresh_from_db()
+
+    answer = job_datasets.job_dataset_permissions(job=job, user=owner)
+
+    assert answer == {
+        "ownerId": None,
+        "user": [{"alias": "sales", "datasetId": str(sales.pk), "view": True, "refresh": True}],
+        "owner": [{"alias": "sales", "datasetId": str(sales.pk), "view": False, "refresh": False}],
+    }
+
+
+def test_rights_through_a_team_count(job, tenant, sales):
+    # given: an editor who may read the dataset only as a member of a team it is shared with
+    from datasets.services.shares import DATASET_SHARES
+    from informer.shares import share_set as object_share_set
+    from jobs.services.shares import share_set
+    from tests.factories import TeamFactory
+
+    editor = UserFactory(username="editor", tenant=tenant)
+    team = TeamFactory(name="analysts", tenant=tenant)
+    editor.groups.add(team)
+    share_set(job=job, principal=editor, level=2)
+    object_share_set(DATASET_SHARES, sales, team, 1)
+
+    # when
+    created = job_datasets.job_dataset_create(job=job, user=editor, fields={"alias": "s", "dataset_id": "alpha:sales"})
+
+    # then
+    assert created.dataset_id == sales.pk
+
+
+# --- What a run reads ---------------------------------------------------------------------------------------
+
+
+def test_a_job_without_datasets_costs_a_run_no_query(job, django_assert_num_queries):
+    datasets = dataset_runs.RunDatasets(job_definition(job))
+
+    with django_assert_num_queries(0):
+        assert datasets.refresh() == {}
+    assert dataset_runs.snapshot_plan(job_definition(job), "before") == []
+
+
+def test_rows_are_read_again_only_when_the_stored_rows_changed(job, sales, django_assert_num_queries):
+    # given
+    stored_generation(sales, fields_of(("region", "text")), [["West"]])
+    link(job, sales, "sales")
+    datasets = dataset_runs.RunDatasets(job_definition(job))
+    datasets.refresh()
+
+    # when: nothing changed (the job, read once, then the datasets and the owner's rights)
+    with django_assert_num_queries(3):
+        unchanged = datasets.refresh()["sales"]["rows"]
+    stored_generation(Dataset.objects.get(pk=sales.pk), fields_of(("region", "text")), [["East"], ["North"]])
+    changed = datasets.refresh()["sales"]
+
+    # then
+    assert unchanged == [{"region": "West"}]
+    assert (changed["records"], changed["rows"]) == (2, [{"region": "East"}, {"region": "North"}])
+
+
+def test_a_viewer_who_may_not_read_a_dataset_does_not_see_it(job, tenant, sales):
+    link(job, sales, "sales")
+    stranger = UserFactory(username="stranger", tenant=tenant)
+
+    assert list(dataset_runs.RunDatasets(job_definition(job)).refresh()) == ["sales"]
+    assert dataset_runs.RunDatasets(job_definition(job), viewer=stranger).refresh() == {}
+
+
+def test_record_counts_read_each_entrys_records():
+    entries = {"a": {"records": 3, "rows": []}, "b": {"records": 0, "rows": []}}
+
+    assert dataset_runs.record_counts(entries) == {"a": 3, "b": 0}
