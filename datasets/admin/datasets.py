@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,51 +18,14 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from datasets.admin.access import ObjectPermissionMixin, visible_datasets, visible_datasources
+from datasets.admin.forms import DatasetForm
 from datasets.admin.refreshes import DatasetButtonsMixin
 from datasets.models import Dataset, Datasource
 from datasets.services import datasets as dataset_services
 from informer.admin.display import EMPTY, admin_duration, admin_time, admin_time_cell
-from informer.admin.forms import DOMAIN_ERROR, ServiceAdminMixin, ServiceFormMixin, adopt
+from informer.admin.forms import ServiceAdminMixin, adopt
 from informer.admin.tenancy import TenantScopedAdminMixin
-from informer.api.exceptions import DomainError
 from informer.auth import request_user
-
-SERVICE_FIELDS = ("name", "slug", "description", "query", "params")
-
-
-class DatasetForm(ServiceFormMixin, forms.ModelForm):
-    """A dataset's definition; the services check its parameters and its datasource as the API does."""
-
-    class Meta:
-        model = Dataset
-        fields = ["name", "slug", "description", "datasource", "query", "params"]
-        help_texts = {
-            "query": "One read-only statement; :name placeholders are bound to the declared parameters.",
-            "params": 'Declared parameters as JSON, e.g. [{"name": "region", "type": "string", "default": "West"}].',
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:
-            self.fields["slug"].required = not self.is_new()
-
-    def clean(self) -> dict[str, Any]:
-        error = getattr(self.request, DOMAIN_ERROR, None)
-        if error is not None and "datasourceId" in error.details:
-            # The service names the API's field; here it is the datasource box.
-            details = {("datasource" if key == "datasourceId" else key): value for key, value in error.details.items()}
-            setattr(self.request, DOMAIN_ERROR, DomainError(error.message, details=details))
-        return super().clean()
-
-    def service_data(self) -> dict[str, Any]:
-        """What the service is handed: every field when adding, the changed ones when changing."""
-        names = list(self.cleaned_data) if self.is_new() else self.changed_data
-        data = {name: self.cleaned_data[name] for name in names if name in SERVICE_FIELDS}
-        if "params" in data and data["params"] is None:
-            data["params"] = []
-        if "datasource" in names and self.cleaned_data.get("datasource") is not None:
-            data["datasource_id"] = str(self.cleaned_data["datasource"].pk)
-        return data
 
 
 @admin.register(Dataset)

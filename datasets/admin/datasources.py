@@ -10,67 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from datasets.admin.access import ObjectPermissionMixin, visible_datasources
+from datasets.admin.forms import DatasourceForm
 from datasets.models import Datasource
 from datasets.services import datasources as datasource_services
 from informer.admin.display import admin_time_cell
-from informer.admin.forms import ServiceAdminMixin, ServiceFormMixin, adopt
+from informer.admin.forms import ServiceAdminMixin, adopt
 from informer.admin.tenancy import TenantScopedAdminMixin
 from informer.auth import request_user
-
-# The form's fields a write hands to the service, under the service's (snake_case) names.
-SERVICE_FIELDS = ("name", "slug", "description", "type", "host", "port", "database", "username", "options")
-
-
-class DatasourceForm(ServiceFormMixin, forms.ModelForm):
-    """A datasource; ``password`` is write-only: an empty box on every page, blank keeps what is stored."""
-
-    password = forms.CharField(
-        required=False,
-        strip=False,
-        # render_value=False: what was typed is not sent back either when the page is shown with errors.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: never shown. Leave blank to keep the stored password.",
-    )
-    clear_password = forms.BooleanField(required=False, label="Clear password", help_text="Remove the stored password.")
-
-    class Meta:
-        model = Datasource
-        fields = [*SERVICE_FIELDS]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:
-            # A new datasource's slug is made from its name when left empty, as in the API.
-            self.fields["slug"].required = not self.is_new()
-        if "options" in self.fields:
-            self.fields["options"].help_text = (
-                "The connector's options as JSON (sslmode, connectTimeout, …). Secret options are write-only: "
-                "they are not shown here, and are kept unless given again."
-            )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("clear_password") and cleaned.get("password"):
-            self.add_error("clear_password", "Either type a new password or clear it, not both.")
-        return cleaned
-
-    def service_data(self) -> dict[str, Any]:
-        """What the service is handed: every field when adding, the changed ones when changing."""
-        names = SERVICE_FIELDS if self.is_new() else [name for name in self.changed_data if name in SERVICE_FIELDS]
-        data = {name: self.cleaned_data[name] for name in names}
-        if "options" in data and data["options"] is None:
-            data["options"] = {}
-        if self.cleaned_data.get("clear_password"):
-            data["password"] = None  # the service's "clear it"
-        elif self.cleaned_data.get("password"):
-            data["password"] = self.cleaned_data["password"]
-        return data
 
 
 @admin.register(Datasource)

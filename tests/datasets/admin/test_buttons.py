@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from datasets.models import Dataset, Snapshot
-from tests.datasets.admin.conftest import fresh
+from tests.datasets.admin.conftest import World, fresh
 from tests.informer.admin.pages import logged_in, staff
 
 
@@ -199,3 +199,56 @@ def test_the_buttons_are_posts(world):
     for name in ("refresh", "snapshot"):
         assert client.get(reverse(f"admin:datasets_dataset_{name}", args=[world.dataset.pk])).status_code == 405
     assert fresh(world.dataset).records == 0
+
+
+def _snapshot_of(world: World) -> Snapshot:
+    from tests.datasets.factories import fields_of, stored_generation
+
+    generation = stored_generation(world.dataset, fields_of(("region", "string")), [["West"]])
+    return Snapshot.objects.create(dataset=world.dataset, generation=generation, name="Monday")
+
+
+def test_with_view_access_a_snapshot_is_neither_restored_nor_deleted(world):
+    # given
+    from datasets.services import shares as share_services
+
+    snapshot = _snapshot_of(world)
+    user = world.users["plain"]
+    share_services.share_set(obj=world.dataset, principal=user, level=1)
+    client = logged_in(user)
+
+    # when
+    page = client.get(reverse("admin:datasets_snapshot_change", args=[snapshot.pk])).content.decode()
+    restore = client.post(reverse("admin:datasets_snapshot_restore", args=[snapshot.pk]))
+    delete = client.post(reverse("admin:datasets_snapshot_delete", args=[snapshot.pk]), {"post": "yes"})
+
+    # then
+    assert "Restore</button>" not in page
+    assert (restore.status_code, delete.status_code) == (403, 403)
+    assert Snapshot.objects.filter(pk=snapshot.pk).exists()
+
+
+def test_another_tenants_snapshot_is_404(world):
+    snapshot = _snapshot_of(world)
+
+    response = logged_in(world.users["stranger"]).post(reverse("admin:datasets_snapshot_restore", args=[snapshot.pk]))
+
+    assert response.status_code == 404
+
+
+def test_restore_while_refreshing_says_so_and_changes_nothing(world):
+    # given
+    from django.utils import timezone
+
+    snapshot = _snapshot_of(world)
+    Dataset.objects.filter(pk=world.dataset.pk).update(current_generation=None, refresh_started_at=timezone.now())
+    client = logged_in(world.users["granted"])
+
+    # when
+    response = client.post(reverse("admin:datasets_snapshot_restore", args=[snapshot.pk]), follow=True)
+
+    # then
+    [message] = _messages(response)
+    assert message.startswith("Not restored: ")
+    assert fresh(world.dataset).current_generation_id is None
+    assert client.get(reverse("admin:datasets_snapshot_restore", args=[snapshot.pk])).status_code == 405

@@ -87,8 +87,18 @@ def test_a_new_password_and_clear_together_are_refused(world):
     assert _password(world.datasource) == SECRET
 
 
-@pytest.mark.parametrize("database", ["../outside.sqlite3", "/etc/passwd"])
-def test_the_connectors_refusal_is_shown_on_its_field_and_nothing_is_saved(world, database):
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ("../outside.sqlite3", "Refusing SQLite path '../outside.sqlite3': '..' is not allowed in it."),
+        (
+            "/etc/passwd",
+            "Refusing SQLite path '/etc/passwd': absolute paths are not allowed; give a path relative to the "
+            "datasource root.",
+        ),
+    ],
+)
+def test_the_connectors_refusal_is_shown_on_its_field_and_nothing_is_saved(world, database, message):
     # given
     before = Datasource.objects.values().get(pk=world.datasource.pk)
 
@@ -98,7 +108,7 @@ def test_the_connectors_refusal_is_shown_on_its_field_and_nothing_is_saved(world
     # then
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert list(errors) == ["database"]
+    assert errors == {"database": [message]}
     assert Datasource.objects.values().get(pk=world.datasource.pk) == before
 
 
