@@ -56,10 +56,9 @@ class JobDatasetSerializer(ApiModelSerializer):
 
     _links = SelfLinkField()
     job_id = serializers.UUIDField(read_only=True)
-    alias = serializers.CharField(
-        required=False, help_text="`[a-z][a-z0-9_]*`, at most 64 characters, unique in the job."
-    )
-    dataset_id = serializers.CharField(required=False, help_text="The dataset's UUID or natural id.")
+    # Required on create; PUT and PATCH merge (partial), so there neither is.
+    alias = serializers.CharField(help_text="`[a-z][a-z0-9_]*`, at most 64 characters, unique in the job.")
+    dataset_id = serializers.CharField(help_text="The dataset's UUID or natural id (`<tenant-slug>:<slug>`).")
     index = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
     snapshots = SnapshotsField(required=False, allow_null=True)
 

@@ -298,8 +298,8 @@ def test_delete_answers_204_closes_the_gap_and_keeps_the_dataset(job, client, sa
 # --- Bad input ----------------------------------------------------------------------------------------------
 
 BAD_CREATES = [
-    ({"datasetId": "alpha:sales"}, "alias", "alias: is required."),
-    ({"alias": "sales"}, "datasetId", "datasetId: is required."),
+    ({"datasetId": "alpha:sales"}, "alias", "This field is required."),
+    ({"alias": "sales"}, "datasetId", "This field is required."),
     (
         {"alias": "Sales", "datasetId": "alpha:sales"},
         "alias",
