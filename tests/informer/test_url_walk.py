@@ -19,6 +19,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
+from datasets.models import Snapshot
 from jobs.blueprints import BLUEPRINTS
 from jobs.models import JobAction, JobAttachment, JobDataset
 from jobs.services import shares as share_services
@@ -26,7 +27,7 @@ from jobs.services.actions import attachment_upload
 from jobs.services.drafts import draft_edit
 from runs.models import Run, Worker
 from tests.conftest import client_for
-from tests.datasets.factories import DatasetFactory
+from tests.datasets.factories import DatasetFactory, stored_generation
 from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory, make_token
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -49,8 +50,11 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
         "actions": "action",
         "attachments": "attachment",
         "job-workers": "worker",
+        "datasets": "dataset",
+        "snapshots": "snapshot",
     },
     "job_pk": "job",
+    "dataset_pk": "dataset",
     "action_pk": "action",
     "alias": "job dataset",
     "principal_id": "principal",
@@ -185,7 +189,9 @@ def world(tenant, settings, tmp_path) -> World:
     attachment_upload(
         attachment=attachment, stream=io.BytesIO(b"a,b\n1,2\n"), filename="report.csv", content_type="text/csv"
     )
-    JobDataset.objects.create(job=job, alias="sales", dataset=DatasetFactory(owner=owner, slug="sales"))
+    dataset = DatasetFactory(owner=owner, slug="sales")
+    JobDataset.objects.create(job=job, alias="sales", dataset=dataset)
+    snapshot = Snapshot.objects.create(dataset=dataset, generation=stored_generation(dataset, [], [[]]))
     draft_edit(job=job)
     run = Run.objects.create(job=job, tenant=tenant, owner_id=owner.pk, trigger="manual")
     worker = Worker.objects.create(name="worker-1", host="host-a", pid=1234)
@@ -205,6 +211,8 @@ def world(tenant, settings, tmp_path) -> World:
         "action": str(action.pk),
         "attachment": str(attachment.pk),
         "job dataset": "sales",
+        "dataset": str(dataset.pk),
+        "snapshot": str(snapshot.pk),
         "principal": f"user:{colleague.pk}",
         "job driver": "email",
         "action driver": "webhook",
@@ -344,6 +352,7 @@ BODY_IGNORED = {
     ("post", "job-draft-edit"): "starts an edit of the job; takes no body",
     ("post", "job-draft-commit"): "commits the draft; takes no body",
     ("post", "job-history-cancel"): "cancels the run; takes no body",
+    ("post", "dataset-snapshot-restore"): "makes the snapshot's rows current; takes no body",
     ("put", "job-attachment-file"): "the body is the file's contents, whatever bytes they are",
 }
 WRITES = [(route, method) for route in ROUTES for method in route.methods if method in WRITE_METHODS]
