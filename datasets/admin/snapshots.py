@@ -31,7 +31,8 @@ class SnapshotAdmin(ObjectPermissionMixin, TenantScopedAdminMixin, admin.ModelAd
     object_permissions = {"view": "view_dataset", "delete": "change_dataset"}
     change_form_template = "admin/datasets/snapshot/change_form.html"
     list_display = ["title", "dataset", "trigger", "records", "shown_size", "created"]
-    list_filter = ["trigger", "dataset"]
+    # Only the datasets the list holds: a plain filter would name every tenant's datasets.
+    list_filter = ["trigger", ("dataset", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["dataset", "generation"]
     search_fields = ["name", "note", "dataset__name"]
     fields = readonly_fields = (

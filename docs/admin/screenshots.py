@@ -7,10 +7,11 @@ It makes a throwaway SQLite database, runs the migrations and ``seed_demo``, add
 runs (one succeeded, one failed with a long error, one running), starts ``manage.py runserver`` on a free
 loopback port, logs each user in with a session made by Django's ``SessionStore`` and drives Chromium over
 the DevTools protocol on a pipe (``--remote-debugging-pipe``: no extra package). It opens the job list, a
-job's page, the run list, a run's page and the user list as each user, prints the document's ``scrollWidth``
-next to the viewport's width and any box inside that scrolls sideways (the admin wraps its result table in
-one), and exits 1 if a page scrolls sideways anywhere. The PNGs named in ``SAVED`` go to ``--out`` (the
-others too with ``--all``), the top 900 px of each page (``--full``: the whole page).
+job's page, the run list, a run's page, the user list and the dataset, datasource and snapshot lists as
+each user, prints the document's ``scrollWidth`` next to the viewport's width and any box inside that
+scrolls sideways (the admin wraps its result table in one), and exits 1 if a page scrolls sideways
+anywhere. The PNGs named in ``SAVED`` go to ``--out`` (the others too with ``--all``), the top 900 px of each
+page (``--full``: the whole page).
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ PAGES = {
     "run-list": "/admin/runs/run/",
     "run-change": "/admin/runs/run/{run}/change/",
     "user-list": "/admin/informer/user/",
+    # seed_demo's sales dataset and its datasource (empty lists until it makes them).
+    "dataset-list": "/admin/datasets/dataset/",
+    "datasource-list": "/admin/datasets/datasource/",
+    "snapshot-list": "/admin/datasets/snapshot/",
 }
 
 

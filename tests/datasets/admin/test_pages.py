@@ -166,3 +166,18 @@ def test_another_tenants_datasource_cannot_be_posted(world):
     assert response.status_code == 200
     assert "Select a valid choice" in str(response.context["adminform"].form.errors["datasource"])
     assert Dataset.objects.get(pk=world.dataset.pk).datasource_id == world.datasource.pk
+
+
+def test_no_list_names_another_tenants_objects(world):
+    # given: the other tenant's dataset has a snapshot too
+    _stored(world)
+    generation = stored_generation(world.other_dataset, fields_of(("id", "integer")), [[1]])
+    Snapshot.objects.create(dataset=world.other_dataset, generation=generation, name="Theirs")
+    client = logged_in(world.users["granted"])
+
+    for model in (Datasource, Dataset, Generation, Snapshot):
+        # when
+        html = client.get(_url(model, "changelist")).content.decode()
+        # then: neither in the rows nor in the filters
+        for name in ("Their source", "Their sales", "Theirs"):
+            assert name not in html, (model, name)
