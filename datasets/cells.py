@@ -14,7 +14,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,26 +23,53 @@ from datasets.connectors.base import Column
 JsonValue = Any  # None | bool | int | float | str | list | dict
 
 
+_ZERO = dt.timedelta(0)
+
+
 def _datetime_cell(value: dt.datetime) -> str:
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset()
+    if offset is None:
         return value.isoformat()
+    if offset == _ZERO:  # the common case (sessions in UTC): no conversion, only the suffix
+        return value.replace(tzinfo=None).isoformat() + "Z"
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _decimal_cell(value: Decimal) -> int | float | None:
+    if not value.is_finite():
+        return None
+    whole = int(value)
+    return whole if whole == value else float(value)
+
+
+def _bytes_cell(value: bytes | bytearray | memoryview) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+# The converters by exact type: one dictionary lookup for the values drivers return most.
+_CONVERTERS: dict[type, Callable[[Any], JsonValue]] = {
+    Decimal: _decimal_cell,
+    dt.datetime: _datetime_cell,
+    dt.date: dt.date.isoformat,
+    dt.time: dt.time.isoformat,
+    bytes: _bytes_cell,
+    uuid.UUID: str,
+}
 
 
 def _special(value: Any) -> JsonValue:
     """A JSON value for one of the types the encoder does not know (also called by ``to_cell``)."""
+    convert = _CONVERTERS.get(type(value))
+    if convert is not None:
+        return convert(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        if value == value.to_integral_value():
-            return int(value)
-        return float(value)
+        return _decimal_cell(value)
     if isinstance(value, dt.datetime):  # before date: a datetime is a date
         return _datetime_cell(value)
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return _bytes_cell(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, tuple | set | frozenset):
@@ -64,13 +91,66 @@ def to_cell(value: Any) -> JsonValue:
     return _special(value)
 
 
+def _row_encoder() -> Callable[[Sequence[Any]], str]:
+    """One encoder for every row: json.dumps with options would build a new one per call."""
+    # The C encoder's constructor (what JSONEncoder.iterencode builds for each call), made once.
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(default=_special, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    encode = make(None, _special, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    return lambda row: "".join(encode(row, 0))
+
+
+_ENCODE = _row_encoder()
+# Types the encoder writes itself (a NaN float makes it raise, and the row takes the slow path).
+_NATIVE = frozenset({type(None), bool, int, float, str, list, dict})
+
+
 def row_json(row: Sequence[Any]) -> str:
     """One row's cells as JSON text (the stored form), UTF-8 characters kept as they are."""
     try:
-        return json.dumps(row, default=_special, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _ENCODE(row)
     except ValueError:
         # A NaN or infinite float somewhere: the slow path turns them into nulls.
         return json.dumps([to_cell(value) for value in row], ensure_ascii=False, separators=(",", ":"))
+
+
+def _converted(column: tuple[Any, ...], kinds: set[type]) -> list[Any]:
+    """A column's values as cells, converted in a loop of Python rather than called back from the encoder."""
+    kinds = kinds - {type(None)}
+    if kinds == {dt.date}:
+        return [value if value is None else value.isoformat() for value in column]
+    if kinds == {dt.datetime}:
+        # Inline for the common case, a datetime in UTC: its ISO text with Z for +00:00.
+        return [
+            value
+            if value is None
+            else (text[:-6] + "Z" if (text := value.isoformat()).endswith("+00:00") else _datetime_cell(value))
+            for value in column
+        ]
+    if kinds == {Decimal}:
+        # An integral value as an int (exact, from the Decimal); NaN and infinity take the slow path of row_json.
+        return [
+            value if value is None else (int(value) if (number := float(value)).is_integer() else number)
+            for value in column
+        ]
+    return [to_cell(value) for value in column]
+
+
+def rows_json(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A batch of rows as JSON texts, as ``row_json`` makes them, converting column by column.
+
+    The C encoder calling back into Python for every date or Decimal costs more than converting each such
+    column in one loop first; columns of JSON's own types are not touched.
+    """
+    if not rows:
+        return []
+    columns: list[Any] = list(zip(*rows, strict=False))
+    for index, column in enumerate(columns):
+        kinds = set(map(type, column))
+        if not kinds <= _NATIVE:
+            columns[index] = _converted(column, kinds)
+    return [row_json(row) for row in zip(*columns, strict=False)]
 
 
 def data_type_of(value: Any) -> str | None:

@@ -53,11 +53,17 @@ def rows_write(*, generation_id: int, first_position: int, cells: Sequence[str])
 
 
 def _copy(generation_id: int, first_position: int, cells: Sequence[str]) -> None:
-    # COPY through the psycopg cursor under Django's own: the rows stream to the server without a
-    # statement per row or a parameter list per batch.
+    # COPY through the psycopg cursor under Django's own, in COPY's text format written as one block (a
+    # third of write_row's cost per row): the JSON holds no raw tab, newline or carriage return (the
+    # encoder escapes every control character), so only its backslashes need doubling.
+    data = "".join(
+        [
+            f"{generation_id}\t{position}\t{text.replace(chr(92), chr(92) * 2)}\n"
+            for position, text in enumerate(cells, start=first_position)
+        ]
+    )
     with connection.cursor() as cursor, cursor.cursor.copy(_COPY_SQL) as copy:
-        for offset, text in enumerate(cells):
-            copy.write_row((generation_id, first_position + offset, text))
+        copy.write(data)
 
 
 def _insert(generation_id: int, first_position: int, cells: Sequence[str]) -> None:

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from datasets import storage
-from datasets.cells import FieldInference, row_json, to_cell
+from datasets.cells import FieldInference, rows_json, to_cell
 from datasets.connectors.base import QueryStream
 from datasets.connectors.registry import connector_for
 from datasets.models import Dataset, Generation, GenerationStatus
@@ -276,7 +276,7 @@ def _stream_into(
             break
         if len(batch) > room:
             batch, done.truncated = batch[:room], True
-        cells = [row_json(row) for row in batch]
+        cells = rows_json(batch)
         # One encode per batch: the byte size of the rows' JSON without a bytes object per row.
         size = len("\n".join(cells).encode()) - (len(cells) - 1)
         if done.size + size > max_bytes:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from datasets.cells import FieldInference, data_type_of, field_label, row_json, to_cell, unique_names
+from datasets.cells import FieldInference, data_type_of, field_label, row_json, rows_json, to_cell, unique_names
 from datasets.connectors.base import Column
 
 
@@ -52,6 +52,37 @@ def test_row_json_encodes_like_to_cell() -> None:
 
     assert json.loads(text) == [1, "é", 3.1, "2024-01-02", None, True, None]
     assert "é" in text  # UTF-8 kept, not escaped
+
+
+def test_rows_json_converts_by_column_as_row_json_does() -> None:
+    # given: columns of one special type (the fast loops), of mixed types, with nulls, NaN and infinity
+    paris = ZoneInfo("Europe/Paris")
+    rows = [
+        (
+            dt.date(2024, 1, 1),
+            dt.datetime(2024, 1, 1, 8, tzinfo=dt.UTC),
+            Decimal("2.00"),
+            1,
+            "a\\b\t",
+            [Decimal("1.5")],
+        ),
+        (None, dt.datetime(2024, 1, 1, 8, tzinfo=paris), Decimal("2.50"), "x", None, {"k": dt.date(2024, 1, 2)}),
+        (dt.date(2024, 1, 3), dt.datetime(2024, 1, 1, 8), Decimal("NaN"), float("inf"), "é", None),
+        (dt.date(2024, 1, 4), None, None, 2.5, "", []),
+    ]
+
+    # when
+    texts = rows_json(rows)
+
+    # then
+    assert texts == [row_json(row) for row in rows]
+    assert [json.loads(text) for text in texts] == [
+        ["2024-01-01", "2024-01-01T08:00:00Z", 2, 1, "a\\b\t", [1.5]],
+        [None, "2024-01-01T07:00:00Z", 2.5, "x", None, {"k": "2024-01-02"}],
+        ["2024-01-03", "2024-01-01T08:00:00", None, None, "é", None],
+        ["2024-01-04", None, None, 2.5, "", []],
+    ]
+    assert rows_json([]) == []
 
 
 @pytest.mark.parametrize(
