@@ -334,6 +334,8 @@ class DatasourceViewSet(DatasourceLookupMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="_test", url_name="test")
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         datasource = self.get_object()
+        # No settings in the body (the stored ones are tested); anything sent is refused, not ignored.
+        DatasourceTestBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
         try:
             config = services.dataset_config(datasource)
         except ConnectorError as error:

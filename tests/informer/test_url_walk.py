@@ -52,9 +52,11 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
         "job-workers": "worker",
         "datasets": "dataset",
         "snapshots": "snapshot",
+        "datasources": "datasource",
     },
     "job_pk": "job",
     "dataset_pk": "dataset",
+    "datasource_pk": "datasource",
     "action_pk": "action",
     "alias": "job dataset",
     "principal_id": "principal",
@@ -62,12 +64,13 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
         "job-drivers": "job driver",
         "job-action-drivers": "action driver",
         "job-attachment-drivers": "attachment driver",
+        "datasource-drivers": "datasource driver",
     },
     "template_id": "template",
 }
 # Kinds of object that belong to no tenant (registered drivers, blueprints, cluster workers): tenant B
 # is no stranger to them, so the walk only asks that it cannot change anything through them.
-GLOBAL_KINDS = {"job driver", "action driver", "attachment driver", "template", "worker"}
+GLOBAL_KINDS = {"job driver", "action driver", "attachment driver", "datasource driver", "template", "worker"}
 
 # Bodies that would be a valid write on the route if the caller were allowed; the rest get {}.
 BODIES: dict[str, dict[str, Any]] = {
@@ -76,6 +79,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "job-action-list": {"type": "email", "name": "Sneaky", "data": {"to": "x@example.com"}},
     "job-attachment-detail": {"name": "changed.csv"},
     "job-share-detail": {"accessLevel": 3},
+    "datasource-detail": {"description": "changed"},
+    "datasource-share-detail": {"accessLevel": 3},
     "token-list": {"name": "sneaky"},
     "job-list": {"type": "email", "name": "Sneaky", "interval": "@daily"},
 }
@@ -212,6 +217,8 @@ def world(tenant, settings, tmp_path) -> World:
         "attachment": str(attachment.pk),
         "job dataset": "sales",
         "dataset": str(dataset.pk),
+        "datasource": str(dataset.datasource_id),
+        "datasource driver": "sqlite",
         "snapshot": str(snapshot.pk),
         "principal": f"user:{colleague.pk}",
         "job driver": "email",

@@ -315,3 +315,14 @@ def test_testing_unsaved_postgresql_settings_on_the_local_server(settings, owner
     answer = response.json()
     assert answer["success"] is True, answer
     assert answer["database"] == "postgres"
+
+
+def test_test_takes_no_settings_in_its_body(roles, db_state):
+    before = state(db_state)
+
+    response = roles.clients["owner"].post(
+        f"/api/datasources/{roles.obj.pk}/_test", {"database": "other.sqlite3"}, format="json"
+    )
+
+    assert_error(response, 400, "database")
+    assert state(db_state) == before
