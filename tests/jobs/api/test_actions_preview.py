@@ -95,7 +95,7 @@ def test_an_email_preview_renders_recipients_subject_body_and_lists_attachments(
                     "name": "sales.csv",
                     "type": "dataset",
                     "size": None,
-                    "error": "The 'dataset' attachment type is not available yet on this installation.",
+                    "error": "Dataset 'sales' is neither one of the job's dataset aliases nor a dataset of its tenant.",
                 },
                 {
                     "name": "later.bin",
