@@ -50,6 +50,17 @@ def _link(request: Request | None, route: str, **kwargs: Any) -> dict[str, str]:
     return {"href": request.build_absolute_uri(href) if request is not None else href}
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value has a NUL character in any of its strings or keys."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def extend_schema_field_links() -> Any:
     """The ``_links`` of a datasource, for the schema."""
     link = {"type": "object", "required": ["href"], "properties": {"href": {"type": "string", "format": "uri"}}}
@@ -150,6 +161,12 @@ class DatasourceSerializer(ApiModelSerializer):
         if value not in CONNECTORS:
             known = ", ".join(CONNECTORS)
             raise serializers.ValidationError(f"Unknown datasource type '{value}'; known types are: {known}.")
+        return value
+
+    def validate_options(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and _holds_nul(value):
+            # PostgreSQL's jsonb refuses \u0000 (a DataError, so a 500 if it got that far).
+            raise serializers.ValidationError("Options may not contain NUL characters.")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -301,6 +318,9 @@ class DatasourceViewSet(DatasourceLookupMixin, viewsets.ModelViewSet):
 
     @transaction.atomic
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The capability before the body: without it, what the body holds does not matter.
+        if not request_user(request).has_perm(services.ADD_PERMISSION):
+            raise services.CapabilityMissing(services.CAPABILITY_MESSAGE)
         body = DatasourceSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         datasource = services.datasource_create(user=request_user(request), data=dict(body.validated_data))

@@ -23,6 +23,7 @@ from informer.models import User
 logger = logging.getLogger(__name__)
 
 ADD_PERMISSION = "datasets.add_datasource"
+CAPABILITY_MESSAGE = "You need the 'datasets.add_datasource' permission to create datasources."
 # What a datasource keeps from a write, besides its secrets (the serializer's names, snake_case).
 PLAIN_FIELDS = ("name", "slug", "description", "type", "host", "port", "database", "username")
 
@@ -212,7 +213,7 @@ def datasource_grant(datasource: Datasource, user: Any, codenames: tuple[str, ..
 def datasource_create(*, user: User, data: dict[str, Any]) -> Datasource:
     """Create a datasource in ``user``'s tenant (needs ``datasets.add_datasource``); its owner holds every right."""
     if not user.has_perm(ADD_PERMISSION):
-        raise CapabilityMissing("You need the 'datasets.add_datasource' permission to create datasources.")
+        raise CapabilityMissing(CAPABILITY_MESSAGE)
     config = source_config(data)
     datasource = Datasource(tenant_id=user.tenant_id, owner=user)
     _apply(datasource, data, config)

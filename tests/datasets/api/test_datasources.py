@@ -168,6 +168,15 @@ def test_creating_needs_the_add_datasource_permission(root, owner, db_state):
     assert state(db_state) == before
 
 
+def test_without_the_capability_even_a_bad_body_is_a_403(root, owner, db_state):
+    before = state(db_state)
+
+    response = client_for(owner).post("/api/datasources", {"type": "oracle", "bogus": 1}, format="json")
+
+    assert_error(response, 403)
+    assert state(db_state) == before
+
+
 def test_the_capability_can_come_through_a_team(root, tenant, owner):
     # given
     team = TeamFactory(tenant=tenant)
@@ -207,6 +216,9 @@ BAD_BODIES = [
     ({"name": "S", "type": "sqlite", "database": "outside.sqlite3"}, "database"),  # a symlink out of the root
     ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "bogus": 1}, "bogus"),
     ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "options": []}, "options"),
+    ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "options": {"a\u0000": 1}}, "options"),
+    ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "options": {"a": ["\u0000"]}}, "options"),
+    ({"name": "S\u0000", "type": "sqlite", "database": "sales.sqlite3"}, "name"),
     ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "password": 5}, "password"),
     ({"name": "S", "type": "sqlite", "database": "sales.sqlite3", "slug": "not a slug"}, "slug"),
     ({"name": "S", "type": "postgresql", "host": "db", "database": "d", "port": 0}, "port"),
@@ -602,4 +614,3 @@ def test_deleting_a_datasource_datasets_read_is_a_409(roles, db_state):
     body = assert_error(response, 409)
     assert body["message"] == "Datasource 'Sales' cannot be deleted: 1 dataset reads it."
     assert state(db_state) == before
-
