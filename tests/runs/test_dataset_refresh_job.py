@@ -54,15 +54,16 @@ def source(sqlite_source: Any) -> Any:  # noqa: F811 - the fixture imported abov
 @pytest.fixture
 def sales(owner: Any, source: Any) -> Dataset:
     datasource = datasource_from_config(source.config, owner=owner, name="Shop")
-    return DatasetFactory(
+    dataset: Dataset = DatasetFactory(
         owner=owner, datasource=datasource, name="Sales", slug="sales", query="SELECT * FROM sales ORDER BY amount"
     )
+    return dataset
 
 
 @pytest.fixture
 def job(owner: Any, sales: Dataset) -> Job:
     """A weekly job that refreshes the dataset, then emails an xlsx of it and a PDF report when all went well."""
-    job = JobFactory(
+    job: Job = JobFactory(
         owner=owner, name="Weekly sales", slug="weekly-sales", type="dataset-refresh", data={"datasets": ["sales"]}
     )
     JobDataset.objects.create(job=job, dataset=sales, alias="sales")

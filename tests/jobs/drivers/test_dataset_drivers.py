@@ -21,7 +21,7 @@ from datasets.services import refresh as refresh_service
 from jobs import rendering
 from jobs.drivers.base import RunContext, StepFailed, StepProgress
 from jobs.drivers.registry import action_driver, attachment_driver, job_driver
-from jobs.models import Job, JobDataset
+from jobs.models import Job, JobAction, JobDataset
 from jobs.selectors import job_definition
 from tests.conftest import client_for
 from tests.datasets.conftest import datasource_root, sqlite_source  # noqa: F401 - fixtures
@@ -51,14 +51,18 @@ def source(sqlite_source: Any) -> Any:  # noqa: F811 - the fixture imported abov
 def sales(owner: Any, source: Any) -> Dataset:
     """A dataset on the SQLite source, never refreshed."""
     datasource = datasource_from_config(source.config, owner=owner)
-    return DatasetFactory(
+    dataset: Dataset = DatasetFactory(
         owner=owner, datasource=datasource, name="Sales", slug="sales", query="SELECT * FROM sales ORDER BY amount"
     )
+    return dataset
 
 
 @pytest.fixture
 def job(owner: Any) -> Job:
-    return JobFactory(owner=owner, name="Nightly", slug="nightly", type="dataset-refresh", data={"datasets": ["sales"]})
+    job: Job = JobFactory(
+        owner=owner, name="Nightly", slug="nightly", type="dataset-refresh", data={"datasets": ["sales"]}
+    )
+    return job
 
 
 def link(job: Job, dataset: Dataset, alias: str) -> JobDataset:
@@ -363,10 +367,11 @@ def test_a_dataset_named_by_id_needs_no_alias(job, sales):
 
 def snapshots(dataset: Dataset, *ages_and_triggers: tuple[int, str]) -> list[Snapshot]:
     """Snapshots of ``dataset`` taken ``days`` before T0, with their triggers."""
+    assert dataset.current_generation is not None
     made = []
     for days, trigger in ages_and_triggers:
         snapshot = Snapshot.objects.create(
-            dataset=dataset, generation_id=dataset.current_generation_id, trigger=trigger, name=f"{days}d"
+            dataset=dataset, generation=dataset.current_generation, trigger=trigger, name=f"{days}d"
         )
         Snapshot.objects.filter(pk=snapshot.pk).update(created_at=T0 - timedelta(days=days))
         made.append(snapshot)
@@ -375,7 +380,7 @@ def snapshots(dataset: Dataset, *ages_and_triggers: tuple[int, str]) -> list[Sna
 
 @pytest.fixture
 def stored(owner: Any) -> Dataset:
-    dataset = DatasetFactory(owner=owner, name="Stored", slug="stored")
+    dataset: Dataset = DatasetFactory(owner=owner, name="Stored", slug="stored")
     stored_generation(dataset, fields_of(("n", "integer")), [[1], [2]])
     return dataset
 
@@ -462,7 +467,7 @@ def test_cleanup_needs_the_owner_to_change_the_dataset(owner, stored, time_machi
 
 
 def dataset_action(job: Job, operation: str, alias: str = "sales") -> dict[str, Any]:
-    action = JobActionFactory(
+    action: JobAction = JobActionFactory(
         job=job, type="dataset", name=f"{operation.title()} it", data={"alias": alias, "operation": operation}
     )
     return {"id": str(action.pk), "name": action.name, "type": "dataset", "data": action.data, "attachments": []}

@@ -34,7 +34,7 @@ TABLE = (
 
 @pytest.fixture
 def sales(owner: Any) -> Dataset:
-    dataset = DatasetFactory(owner=owner, name="Sales", slug="sales")
+    dataset: Dataset = DatasetFactory(owner=owner, name="Sales", slug="sales")
     stored_generation(dataset, FIELDS, [["West", 10], ["<b>East</b>", 20], ["North", 30]])
     Dataset.objects.filter(pk=dataset.pk).update(data_updated_at=T0)
     dataset.refresh_from_db()
@@ -43,7 +43,7 @@ def sales(owner: Any) -> Dataset:
 
 @pytest.fixture
 def job(owner: Any, sales: Dataset) -> Job:
-    job = JobFactory(owner=owner, name="Weekly", slug="weekly")
+    job: Job = JobFactory(owner=owner, name="Weekly", slug="weekly")
     JobDataset.objects.create(job=job, dataset=sales, alias="sales")
     return job
 
