@@ -186,6 +186,8 @@ class DemoRecord(models.Model):
         USER = "user"
         TEAM = "team"
         JOB = "job"
+        DATASOURCE = "datasource"
+        DATASET = "dataset"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=300, help_text="The natural key the demo gave it: slug, username, name.")

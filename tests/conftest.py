@@ -16,8 +16,10 @@ from tests.factories import JobFactory, TenantFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
+def _fast_passwords(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Datasource files (seed_demo's sales database among them) never land in the checkout's var/.
+    settings.INFORMER_DATASOURCE_ROOT = tmp_path_factory.getbasetemp() / "datasources"
 
 
 @pytest.fixture(autouse=True)

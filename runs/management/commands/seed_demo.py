@@ -1,4 +1,8 @@
-"""``manage.py seed_demo``: demo tenants, users, a team and jobs; safe to run again.
+"""``manage.py seed_demo``: demo tenants, users, a team and jobs, and a sales dataset; safe to run again.
+
+The sales demo is a SQLite file of orders under ``INFORMER_DATASOURCE_ROOT`` (``datasets.demo``), a
+datasource and a dataset on it (refreshed once here, so its rows are readable at once), and a weekly
+``dataset-refresh`` job that refreshes it and emails the rows as an xlsx workbook and a PDF report.
 
 It runs on every ``make run``, so it changes only what it made itself: each object it makes is recorded
 (``informer.DemoRecord``) under the natural key it gave it, and a tenant, user, team or job of that name
@@ -12,16 +16,24 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Model
 
+from datasets import demo as sales
+from datasets.models import Dataset, Datasource
+from datasets.services.datasets import dataset_create
+from datasets.services.datasources import datasource_create
+from datasets.services.refresh import dataset_refresh
 from informer import services as identity
 from informer.models import DemoRecord, Team, Tenant, User
 from informer.progress import Progress, progress
 from jobs.models import Job
+from jobs.services import actions as action_services
+from jobs.services import datasets as job_dataset_services
 from jobs.services import jobs as job_services
 from jobs.services import shares as share_services
 
@@ -80,13 +92,60 @@ STAFF_PERMISSIONS = frozenset(
         "runs.view_run",
         "runs.change_run",  # cancelling a run
         "runs.delete_run",
+        *(f"datasets.{verb}_{model}" for model in ("datasource", "dataset") for verb in VERBS),
+        "datasets.refresh_dataset",
+        *(f"datasets.{verb}_snapshot" for verb in ("view", "add", "delete")),
+        "datasets.view_generation",
         "informer.view_user",
         "informer.view_team",
         *(f"informer.{verb}_apitoken" for verb in VERBS),
     ]
 )
-# What the progress counts: a tenant, four users, a team, and each demo job of two owners.
-DEMO_OBJECTS = 1 + 4 + 1 + 2 * len(DEMO_JOBS)
+# The sales demo (the demo user's): the file, the datasource, the dataset and the job that mails it.
+SALES_FILE = "demo-sales.sqlite3"
+SALES_DATASOURCE = {"name": "Demo sales", "slug": "demo-sales", "type": "sqlite", "database": SALES_FILE}
+SALES_DATASET = {
+    "name": "Sales orders",
+    "slug": "sales-orders",
+    "description": "One row per order line of the demo shop, newest first; region narrows it (SQL LIKE).",
+    "query": sales.QUERY,
+    "params": [{"name": "region", "type": "string", "default": "%", "required": False}],
+}
+SALES_JOB = {
+    "name": "Weekly sales workbook",
+    "slug": "weekly-sales-workbook",
+    "type": "dataset-refresh",
+    "description": "Refreshes the sales orders every Monday and emails them as a workbook and a PDF report.",
+    "interval": "0 7 * * mon",
+    "timezone": "Europe/London",
+    "data": {"datasets": ["sales"]},
+}
+SALES_EMAIL = {
+    "type": "email",
+    "name": "Email the sales figures",
+    "data": {
+        "to": ["sales-team@example.com"],
+        "subject": "Sales orders: {{ datasets.sales.records }} lines",
+        "body": "The sales orders as of {{ datasets.sales.dataUpdatedAt }} are attached as a workbook and a report.",
+    },
+}
+SALES_REPORT = """<h1>{{ title }}</h1>
+<p>{{ dataset.records }} order lines; the first {{ rows|length }} below.</p>
+<table>
+  <tr>{% for field in fields %}<th>{{ field.label }}</th>{% endfor %}</tr>
+  {% for row in table %}<tr>{% for cell in row %}<td>{{ cell|default_if_none:"" }}</td>{% endfor %}</tr>{% endfor %}
+</table>"""
+SALES_ATTACHMENTS = [
+    {"type": "dataset", "name": "Sales orders workbook", "data": {"alias": "sales", "format": "xlsx"}},
+    {
+        "type": "report",
+        "name": "Sales orders report",
+        "data": {"alias": "sales", "format": "pdf", "template": SALES_REPORT, "title": "Sales orders"},
+    },
+]
+
+# What the progress counts: a tenant, four users, a team, each demo job of two owners, and the sales demo.
+DEMO_OBJECTS = 1 + 4 + 1 + 2 * len(DEMO_JOBS) + 3
 
 
 def _counted(make: Callable[..., T]) -> Callable[..., T]:
@@ -145,10 +204,18 @@ class Command(BaseCommand):
                 shared = jobs[SHARED_JOB]
                 if team is not None and owner.tenant_id == team.tenant_id and shared is not None:
                     share_services.share_set(job=shared, principal=team, level=1)
+            demo = users["demo"]
+            dataset = self._sales(demo) if demo is not None else None
             # What it could not make (a user taken, so no jobs of theirs) is done with too.
             report.advance(DEMO_OBJECTS - report.done)
+        # Outside the transaction above: a refresh commits its rows batch by batch.
+        refreshed = None
+        if dataset is not None and dataset.data_updated_at is None:
+            refreshed = dataset_refresh(dataset=dataset)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        if refreshed is not None and dataset is not None:
+            self.stdout.write(f"  Dataset '{dataset.natural_id}' refreshed: {refreshed.records} rows.")
         logins = [
             f"'{name}'" + (" (superuser)" if user.is_superuser else "")
             for name, user in users.items()
@@ -253,5 +320,63 @@ class Command(BaseCommand):
             return None
         fields = {name: value for name, value in spec.items() if name != "tags"}
         job = job_services.job_create(user=owner, fields=fields, tags=spec["tags"])
+        self._record(DemoRecord.Kind.JOB, key, job)
+        return job
+
+    def _sales(self, owner: User) -> Dataset | None:
+        """The sales demo of ``owner``: its file, datasource, dataset and weekly job; the dataset if it is ours."""
+        path = settings.INFORMER_DATASOURCE_ROOT / SALES_FILE
+        if not path.exists():
+            sales.sales_database_write(path)
+        # Read again: the permissions _staff just granted are not in the cached ones of this instance.
+        owner = User.objects.get(pk=owner.pk)
+        datasource = self._sales_datasource(owner)
+        dataset = self._sales_dataset(owner, datasource) if datasource is not None else None
+        if dataset is not None:
+            self._sales_job(owner, dataset)
+        return dataset
+
+    @_counted
+    def _sales_datasource(self, owner: User) -> Datasource | None:
+        key = f"{owner.tenant.slug}:{SALES_DATASOURCE['slug']}"
+        mine = self._mine(DemoRecord.Kind.DATASOURCE, key, Datasource)
+        if mine is not None:
+            return mine
+        if Datasource.objects.filter(tenant_id=owner.tenant_id, slug=SALES_DATASOURCE["slug"]).exists():
+            self.notes.append(f"Datasource '{key}' exists and was not made by seed_demo: it was left as it is.")
+            return None
+        datasource = datasource_create(user=owner, data=dict(SALES_DATASOURCE))
+        self._record(DemoRecord.Kind.DATASOURCE, key, datasource)
+        return datasource
+
+    @_counted
+    def _sales_dataset(self, owner: User, datasource: Datasource) -> Dataset | None:
+        key = f"{owner.tenant.slug}:{SALES_DATASET['slug']}"
+        mine = self._mine(DemoRecord.Kind.DATASET, key, Dataset)
+        if mine is not None:
+            return mine
+        if Dataset.objects.filter(tenant_id=owner.tenant_id, slug=SALES_DATASET["slug"]).exists():
+            self.notes.append(f"Dataset '{key}' exists and was not made by seed_demo: it was left as it is.")
+            return None
+        dataset = dataset_create(user=owner, data={**SALES_DATASET, "datasource_id": str(datasource.pk)})
+        self._record(DemoRecord.Kind.DATASET, key, dataset)
+        return dataset
+
+    @_counted
+    def _sales_job(self, owner: User, dataset: Dataset) -> Job | None:
+        key = f"{owner.tenant.slug}:{SALES_JOB['slug']}"
+        mine = self._mine(DemoRecord.Kind.JOB, key, Job)
+        if mine is not None:
+            return mine
+        if Job.objects.filter(tenant_id=owner.tenant_id, slug=SALES_JOB["slug"]).exists():
+            self.notes.append(f"Job '{key}' exists and was not made by seed_demo: it was left as it is.")
+            return None
+        job = job_services.job_create(user=owner, fields=dict(SALES_JOB), tags=["reports", "sales", "datasets"])
+        job_dataset_services.job_dataset_create(
+            job=job, user=owner, fields={"alias": "sales", "dataset_id": str(dataset.pk)}
+        )
+        action = action_services.action_create(job=job, fields=dict(SALES_EMAIL))
+        for attachment in SALES_ATTACHMENTS:
+            action_services.attachment_create(action=action, fields=dict(attachment))
         self._record(DemoRecord.Kind.JOB, key, job)
         return job
