@@ -282,6 +282,10 @@ INFORMER_QUERY_TIMEOUT = env_int("INFORMER_QUERY_TIMEOUT", 300)  # seconds per s
 INFORMER_DATASET_MAX_ROWS = env_int("INFORMER_DATASET_MAX_ROWS", 1_000_000)
 INFORMER_DATASET_MAX_BYTES = env_int("INFORMER_DATASET_MAX_BYTES", 1024**3)
 
+# Libraries (§9): local libraries live under the root; files beyond the size are listed as skipped.
+INFORMER_LIBRARY_ROOT = Path(env_str("INFORMER_LIBRARY_ROOT", str(VAR_DIR / "library")))
+INFORMER_LIBRARY_MAX_FILE_BYTES = env_int("INFORMER_LIBRARY_MAX_FILE_BYTES", 100 * 1024 * 1024)
+
 REDIS_URL = env_str("REDIS_URL")
 
 LOGGING = {

@@ -22,6 +22,7 @@ api_patterns = [
     path("", include("runs.urls")),
     path("", include("jobs.urls")),
     path("", include("datasets.urls")),
+    path("", include("library.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
