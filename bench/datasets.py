@@ -5,11 +5,14 @@ For each size and source (PostgreSQL, MariaDB, SQLite; ``bench/_sources.py`` fil
 * refresh: ``dataset_refresh`` of a new dataset, against a baseline in the same run — the bare driver's
   server-side cursor (psycopg named cursor, PyMySQL ``SSCursor``) fetching the same query, ``json.dumps``
   of each row and a ``COPY`` (SQLite: ``executemany``) into a scratch table of the rows' shape. Time, the
-  ratio, and the peak RSS growth of this process (VmHWM reset through ``/proc/self/clear_refs``);
+  ratio, this process's CPU time (steadier than wall time on a shared machine) and its peak RSS growth
+  (VmHWM reset through ``/proc/self/clear_refs``); ``--profile`` adds a cProfile of a 100k refresh;
 * snapshot: ``snapshot_create`` of the refreshed dataset (median of 5);
 * ``/data``: ``GET /api/datasets/{id}/data?start=N-10000&limit=100`` through Django's test client (a
-  signed-in owner, the real view), and a page sorted by the numeric field (``sort=amount``); medians;
-* export: csv and xlsx through ``datasets.exports`` (every chunk consumed): rows/s and peak RSS growth.
+  signed-in owner, the real view), a page sorted by the numeric field (``sort=amount``) and the same
+  sort at ``start=N-10000``; medians;
+* export: csv and xlsx through ``datasets.exports`` (every chunk consumed): rows/s and peak RSS growth
+  (``--xlsx-max`` leaves out the larger xlsx exports, openpyxl's being minutes at 1M rows).
 
 The service's database is a benchmark one: ``informer_bench_datasets`` on the local PostgreSQL
 (``--service postgresql``, created if missing) or ``var/bench-datasets.sqlite3`` (``--service sqlite``);
@@ -311,6 +314,8 @@ def cleanup(engines: list[str], root: Path) -> None:
     """Drop the source databases and the service's benchmark database."""
     for engine in engines:
         _sources.drop(engine, root)
+    if root == ROOT / "var" / "bench-datasources" and root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
     db = settings.DATABASES["default"]
     connection.close()
     if connection.vendor == "postgresql":
@@ -330,7 +335,8 @@ def main() -> None:
     root = Path(settings.INFORMER_DATASOURCE_ROOT)
     started = time.monotonic()
     print(_django.header("bench/datasets.py"))
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} | service {settings.DATABASES['default']['NAME']} | "
+    name = str(settings.DATABASES["default"]["NAME"]).replace(f"{ROOT}/", "")  # no local path in the figures
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} | service {name} | "
           f"sources {', '.join(engines)} | sizes {', '.join(f'{n:,}' for n in sizes)} | {load()}")  # fmt: skip
     print(f"  creating sources ({load()})", file=sys.stderr)
     for engine in engines:
