@@ -188,6 +188,7 @@ class DemoRecord(models.Model):
         JOB = "job"
         DATASOURCE = "datasource"
         DATASET = "dataset"
+        LIBRARY = "library"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=300, help_text="The natural key the demo gave it: slug, username, name.")

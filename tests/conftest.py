@@ -20,6 +20,9 @@ def _fast_passwords(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Datasource files (seed_demo's sales database among them) never land in the checkout's var/.
     settings.INFORMER_DATASOURCE_ROOT = tmp_path_factory.getbasetemp() / "datasources"
+    # Nor library folders (seed_demo's documents), nor the contents a sync stores in default_storage.
+    settings.INFORMER_LIBRARY_ROOT = tmp_path_factory.getbasetemp() / "library"
+    settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
 
 
 @pytest.fixture(autouse=True)
