@@ -117,7 +117,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str | None]] = [
         ATTACHMENTS,
         {"type": "dataset", "name": "a.csv", "data": {}},
         "data",
-        "data.dataset: is required.",
+        "data.alias: is required.",
     ),
 ]
 

@@ -246,10 +246,10 @@ def test_a_type_outside_the_enum_is_refused(owner):
     response = client_for(owner).post(
         "/api/jobs",
         {
-            "type": "dataset-refresh",
+            "type": "index-files",  # registered, not available on this installation
             "name": "A",
             "interval": "0 8 * * *",
-            "data": {"datasetId": "6a2f0c1e-8d8b-4a39-9a55-0f4f3b7f1c2d"},
+            "data": {"libraryId": "6a2f0c1e-8d8b-4a39-9a55-0f4f3b7f1c2d"},
         },
         format="json",
     )
