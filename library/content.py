@@ -1,0 +1,176 @@
+"""The bytes behind library files: stored once per sha256 in ``default_storage`` (§9).
+
+A content is first spooled: streamed into a temporary file while its sha256 and size are computed, so
+nothing is ever held whole in memory and nothing half-written is ever kept. It is then kept: saved under
+``library/<sha[:2]>/<sha>`` unless a ``StoredContent`` with that sha256 exists already, in which case the
+spooled copy is dropped. ``contents_collect`` deletes the contents no ``LibraryFile`` references.
+
+Keeping and collecting lock the ``StoredContent`` row (``SELECT … FOR UPDATE``), and collecting checks the
+references again once it holds the lock, so a content that a transaction is about to reference is never
+collected under it. Call ``content_keep``/``content_store`` inside the transaction that makes a file
+reference the content: until it commits, the row it inserted is invisible to collections and the row it
+reused stays locked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+
+from informer.api.exceptions import NotFound
+from library.models import LibraryFile, StoredContent
+
+__all__ = [
+    "CHUNK",
+    "ContentTooLarge",
+    "Spooled",
+    "content_keep",
+    "content_open",
+    "content_spool",
+    "content_store",
+    "contents_collect",
+]
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024  # bytes read from a file-like content at a time
+
+
+class ContentTooLarge(Exception):
+    """The content went past ``max_bytes`` while it streamed; nothing of it was kept."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The file is larger than {limit} bytes.")
+        self.limit = limit
+
+
+@dataclass
+class Spooled:
+    """A content streamed into a temporary file: its sha256, its size, and the open file (at its start)."""
+
+    sha256: str
+    size: int
+    file: IO[bytes]
+
+
+def _chunks(stream: Iterator[bytes] | Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
+    read = getattr(stream, "read", None)
+    if callable(read):
+        return iter(lambda: read(CHUNK), b"")
+    return iter(stream)
+
+
+@contextmanager
+def content_spool(
+    stream: Iterator[bytes] | Iterable[bytes] | IO[bytes], *, max_bytes: int | None = None
+) -> Iterator[Spooled]:
+    """Stream ``stream`` into a temporary file with its sha256 and size; ContentTooLarge past ``max_bytes``.
+
+    The temporary file is removed when the block ends, whatever happens; an error raised by ``stream``
+    (a download that fails half-way) propagates after it is removed.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.TemporaryFile(prefix="library-") as spool:
+        for chunk in _chunks(stream):
+            if not chunk:
+                continue
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise ContentTooLarge(max_bytes)
+            digest.update(chunk)
+            spool.write(chunk)
+        spool.flush()
+        spool.seek(0)
+        yield Spooled(sha256=digest.hexdigest(), size=size, file=spool)
+
+
+def storage_name_for(sha256: str) -> str:
+    """Where a content with this sha256 is saved in ``default_storage``."""
+    return f"library/{sha256[:2]}/{sha256}"
+
+
+def content_keep(spooled: Spooled) -> StoredContent:
+    """The StoredContent of ``spooled``: the existing one (locked) or a new one saved into storage."""
+    with transaction.atomic():
+        existing = StoredContent.objects.select_for_update().filter(pk=spooled.sha256).first()
+        if existing is not None:
+            return existing
+        spooled.file.seek(0)
+        # The storage may give another name when the file is there already (left by a collection that
+        # has not removed it yet, or by a crash): the row records whichever name it gave.
+        name = default_storage.save(storage_name_for(spooled.sha256), File(spooled.file))
+        try:
+            with transaction.atomic():
+                return StoredContent.objects.create(sha256=spooled.sha256, size=spooled.size, storage_name=name)
+        except IntegrityError:
+            # Another transaction stored the same bytes meanwhile: keep its copy, drop ours.
+            default_storage.delete(name)
+            return StoredContent.objects.select_for_update().get(pk=spooled.sha256)
+
+
+def content_store(
+    stream: Iterator[bytes] | Iterable[bytes] | IO[bytes], *, max_bytes: int | None = None
+) -> StoredContent:
+    """Stream ``stream`` into storage once per sha256 (see ``content_spool`` and ``content_keep``)."""
+    with content_spool(stream, max_bytes=max_bytes) as spooled:
+        return content_keep(spooled)
+
+
+def content_open(sha256: str) -> IO[bytes]:
+    """The stored bytes of ``sha256``, open for reading; NotFound when no such content is stored."""
+    content = StoredContent.objects.filter(pk=sha256).first()
+    if content is None:
+        raise NotFound("The file's content is not stored.")
+    try:
+        handle: IO[bytes] = default_storage.open(content.storage_name, "rb")
+    except FileNotFoundError:
+        raise NotFound("The file's content is missing from the storage.") from None
+    return handle
+
+
+def _unreferenced() -> Exists:
+    return ~Exists(LibraryFile.objects.filter(sha256=OuterRef("pk")))  # type: ignore[return-value]
+
+
+def contents_collect(*, candidates: Iterable[str] | None = None) -> int:
+    """Delete the stored contents no LibraryFile references (of ``candidates`` only, when given); how many."""
+    scope = StoredContent.objects.all()
+    if candidates is not None:
+        wanted = sorted(set(candidates) - {""})
+        if not wanted:
+            return 0
+        scope = scope.filter(pk__in=wanted)
+    names: list[str] = []
+    with transaction.atomic():
+        # Contents a transaction is keeping for a file are locked by it: skipped, it references them.
+        locked = list(
+            scope.select_for_update(skip_locked=True).filter(_unreferenced()).values_list("sha256", flat=True)
+        )
+        if not locked:
+            return 0
+        # Checked again now that they are locked: a reference committed after the first look counts.
+        gone = StoredContent.objects.filter(pk__in=locked).filter(_unreferenced())
+        names = list(gone.values_list("storage_name", flat=True))
+        count, _ = gone.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+    return count
+
+
+def _delete_files(names: list[str]) -> None:
+    """Remove the collected contents' files (their rows are gone; a file left behind is only disk space)."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("Could not delete the stored library content %s", name)
