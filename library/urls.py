@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from library.api import files, libraries
+from library.api import files, libraries, shares
 
-urlpatterns = [*libraries.urlpatterns, *files.urlpatterns]
+urlpatterns = [*libraries.urlpatterns, *files.urlpatterns, *shares.urlpatterns]

@@ -17,6 +17,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from datasets import selectors
 from datasets.connectors.base import ConnectorError
 from datasets.models import Dataset
+from informer.api.downloads import content_disposition as content_disposition  # re-exported for the exports
 from informer.api.exceptions import DomainError, names_field
 from informer.api.pagination import parse_int_param
 
@@ -146,11 +147,3 @@ class FileFormatNegotiation(DefaultContentNegotiation):
     """Content negotiation for routes whose ``format`` parameter names a file format (exports)."""
 
     settings = _NoFormatOverride()  # type: ignore[assignment]  # reads as DRF's settings do
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with the file name as ASCII and, for any other character, RFC 6266's UTF-8 form."""
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode("ascii").replace('"', "'").replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,7 +1,456 @@
-"""Routes of this resource; filled in with its views."""
+"""Libraries (§9): ``/api/libraries[/{id}]``, ``…/{id}/_test``, ``…/{id}/_sync``; the routes of the drivers.
+
+A library's secrets (``settings.password``, ``settings.secretAccessKey``) are write-only: a response's
+``settings`` says ``hasPassword`` / ``hasSecretAccessKey`` and never the value.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import TYPE_CHECKING, Any, cast
 
-urlpatterns: list[URLPattern] = []
+import django_filters
+from django import forms
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from django.urls import URLPattern, path, reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from informer import secrets
+from informer.api.exceptions import DomainError
+from informer.api.filters import IntegerFilter, StrictBooleanFilter
+from informer.api.permissions import ObjectPermission, object_codenames
+from informer.api.schema import LINK_SCHEMA, body_choices, error_responses
+from informer.api.serializers import ApiModelSerializer, ApiSerializer
+from informer.auth import request_user
+from library import selectors
+from library.api import drivers
+from library.integrations.base import IntegrationError, TestResult
+from library.integrations.registry import INTEGRATIONS
+from library.models import Library, LibraryType
+from library.services import libraries as services
+
+PERMISSION_FLAGS = {
+    "edit": "change_library",
+    "sync": "sync_library",
+    "delete": "delete_library",
+    "share": "share_library",
+}
+LIBRARY_SORT_FIELDS = {
+    "name": "name",
+    "slug": "slug",
+    "type": "type",
+    "files": "files",
+    "size": "size",
+    "syncedAt": "synced_at",
+    "indexedAt": "indexed_at",
+    "ownerId": "owner_id",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+LINK_RELS = ("self", "inf:library-files", "inf:library-shares", "inf:sync", "inf:test")
+
+
+def _link(request: Request | None, route: str, **kwargs: Any) -> dict[str, str]:
+    href = reverse(route, kwargs=kwargs)
+    return {"href": request.build_absolute_uri(href) if request is not None else href}
+
+
+def settings_shown(library: Library) -> dict[str, Any]:
+    """A library's plain settings with a ``has<Secret>`` flag for each secret its type reads (never the value)."""
+    shown = dict(library.settings or {})
+    try:
+        integration = services.integration_type(library.type)
+    except DomainError:
+        return shown  # a type no longer registered: its plain settings only
+    try:
+        stored = set(secrets.unseal_json(library.secrets_encrypted))
+    except secrets.SecretUnreadable:
+        stored = set()  # sealed under another key: as good as none (a sync or test says to enter it again)
+    for name in sorted(services.secret_setting_names(integration)):
+        shown.pop(name, None)
+        shown[services.secret_flag(name)] = name in stored
+    return shown
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": (
+            "The type's settings (see GET /api/library-drivers): local {path}; webdav {url, username, password, "
+            "root}; s3 {bucket, prefix, region, endpointUrl, accessKeyId, secretAccessKey}. Secrets are "
+            "write-only: a response shows hasPassword / hasSecretAccessKey instead. Given keys replace the stored "
+            "ones, null removes one; a left-out or blank secret keeps the stored one, null removes it."
+        ),
+    }
+)
+class SettingsField(serializers.DictField):
+    """``settings``: written as given, shown without its secrets (``source="*"``: it needs the library)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return settings_shown(cast(Library, value))
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        return {"settings": super().to_internal_value(data)}
+
+
+class LibrarySerializer(ApiModelSerializer):
+    """A library as the API shows it; writes merge into the existing one (PUT and PATCH alike)."""
+
+    _links = serializers.SerializerMethodField()
+    natural_id = serializers.CharField(read_only=True)
+    type = serializers.CharField(max_length=20, help_text="local, webdav or s3.")
+    settings = SettingsField(required=False, allow_null=True)
+    embedded = serializers.BooleanField(required=False, help_text="Index the files for search after each sync.")
+    owner_id = serializers.IntegerField(read_only=True, allow_null=True)
+    shared = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Library
+        fields = [
+            "_links",
+            "id",
+            "name",
+            "slug",
+            "natural_id",
+            "description",
+            "type",
+            "settings",
+            "embedded",
+            "files",
+            "size",
+            "synced_at",
+            "indexed_at",
+            "owner_id",
+            "shared",
+            "permissions",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "files", "size", "synced_at", "indexed_at", "created_at", "updated_at"]
+        extra_kwargs = {
+            "slug": {"required": False, "validators": [], "allow_blank": True},
+            "description": {"required": False},
+        }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "readOnly": True,
+            "required": list(LINK_RELS),
+            "properties": {rel: LINK_SCHEMA for rel in LINK_RELS},
+        }
+    )
+    def get__links(self, library: Library) -> dict[str, Any]:
+        request = self.context.get("request")
+        return {
+            "self": _link(request, "library-detail", pk=library.pk),
+            "inf:library-files": _link(request, "library-file-list", library_pk=library.pk),
+            "inf:library-shares": _link(request, "library-share-list", library_pk=library.pk),
+            "inf:sync": _link(request, "library-sync", pk=library.pk),
+            "inf:test": _link(request, "library-test", pk=library.pk),
+        }
+
+    def get_shared(self, library: Library) -> bool:
+        """Whether anyone besides the owner has access."""
+        return library.pk in self.context.get("shared", set())
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "readOnly": True,
+            "required": list(PERMISSION_FLAGS),
+            "properties": {flag: {"type": "boolean"} for flag in PERMISSION_FLAGS},
+        }
+    )
+    def get_permissions(self, library: Library) -> dict[str, bool]:
+        codenames = self.context.get("permissions", {}).get(library.pk, set())
+        return {flag: codename in codenames for flag, codename in PERMISSION_FLAGS.items()}
+
+    def validate_type(self, value: str) -> str:
+        if value not in INTEGRATIONS:
+            known = ", ".join(INTEGRATIONS)
+            raise serializers.ValidationError(f"Unknown library type '{value}'; known types are: {known}.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and not self.partial:
+            missing = [name for name in ("name", "type") if name not in attrs]
+            if missing:
+                raise serializers.ValidationError({name: ["This field is required."] for name in missing})
+        return attrs
+
+
+class LibraryTestSerializer(serializers.Serializer):
+    """The answer of ``_test``: a failure is ``success: false`` with the reason."""
+
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    latency = serializers.FloatField(allow_null=True, help_text="Milliseconds to reach the remote and list its root.")
+
+
+class LibraryTestBodySerializer(ApiSerializer):
+    """``POST /api/libraries/{id}/_test`` takes no settings: it tests the stored ones."""
+
+
+class SyncBodySerializer(ApiSerializer):
+    """The optional body of ``POST /api/libraries/{id}/_sync``."""
+
+    allow_mass_delete = serializers.BooleanField(
+        required=False, default=False, help_text="Allow deleting more than half of the library's files at once."
+    )
+
+
+class SyncErrorSerializer(serializers.Serializer):
+    """A path a sync could not mirror, with why."""
+
+    path = serializers.CharField()
+    error = serializers.CharField()
+
+
+class SyncResultSerializer(serializers.Serializer):
+    """What ``_sync`` answers (§9)."""
+
+    added = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    bytes = serializers.IntegerField(help_text="Bytes downloaded.")
+    duration = serializers.IntegerField(help_text="Milliseconds.")
+    errors = SyncErrorSerializer(many=True)  # type: ignore[assignment]  # DRF moves declared fields off the class
+    success = serializers.BooleanField()
+
+
+class LibraryFilter(django_filters.FilterSet):
+    """``?type=&ownerId=&embedded=`` (strict: an unknown type or a bad value is a 400 naming the parameter)."""
+
+    type = django_filters.ChoiceFilter(choices=LibraryType.choices)
+    ownerId = IntegerFilter(field_name="owner_id")
+    embedded = StrictBooleanFilter(field_name="embedded")
+
+    class Meta:
+        model = Library
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.filters["type"].field)
+        known = ", ".join(LibraryType.values)
+        field.error_messages["invalid_choice"] = f"Unknown library type '%(value)s'; known types are: {known}."
+
+
+if TYPE_CHECKING:
+    _LibraryView = generics.GenericAPIView
+else:
+    _LibraryView = object
+
+
+class LibraryLookupMixin(_LibraryView):
+    """Resolves a library key (UUID or natural id) to a library the caller may read, else 404; then the right."""
+
+    read_permission = "view_library"
+    lookup_value_regex = "[^/]+"
+
+    def get_library(self, key: str) -> Library:
+        library = selectors.library_lookup(selectors.library_scope_for_user(self.request.user), key)
+        if library is None:
+            raise Http404
+        self.check_object_permissions(self.request, library)
+        return library
+
+    @staticmethod
+    def load_object_codenames(user: Any, library: Model) -> set[str]:
+        """The caller's permissions on a library, for ``ObjectPermission`` (directly or through a team)."""
+        return selectors.library_permissions_for_user(user, [library.pk]).get(library.pk, set())
+
+    @staticmethod
+    def lock_for_write(library: Library) -> Library:
+        """Lock the library's row for the request's transaction and read it afresh; 404 once it is gone."""
+        locked = Library.objects.select_for_update().filter(pk=library.pk).first()
+        if locked is None:
+            raise Http404
+        return locked
+
+
+def _types() -> list[str]:
+    return list(INTEGRATIONS)
+
+
+def integration_error(error: IntegrationError) -> DomainError:
+    """An integration's refusal or failure as a 400 with its reason under the setting it names (else ``settings``).
+
+    It is the library's remote or its settings at fault, not this service, as a datasource's failing query is.
+    """
+    return services.field_error(error.message, services.setting_field(error.field))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List libraries"),
+    create=extend_schema(
+        summary="Create a library (needs the library.add_library permission)",
+        responses={201: LibrarySerializer, **error_responses(409)},
+        extensions=body_choices(type=_types),
+    ),
+    retrieve=extend_schema(summary="Get a library by id or natural id"),
+    update=extend_schema(
+        summary="Update a library (merges the given fields and settings; no secret keeps it)",
+        request=LibrarySerializer(partial=True),
+        responses={200: LibrarySerializer, **error_responses(409)},
+        extensions=body_choices(type=_types),
+    ),
+    partial_update=extend_schema(
+        summary="Update a library (merges the given fields and settings; no secret keeps it)",
+        responses={200: LibrarySerializer, **error_responses(409)},
+        extensions=body_choices(type=_types),
+    ),
+    destroy=extend_schema(
+        summary="Delete a library and its files here (the remote is untouched)",
+        responses={204: None, **error_responses(409)},
+    ),
+)
+class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
+    """``/api/libraries`` and ``/api/libraries/{id}`` with ``_test`` and ``_sync``."""
+
+    serializer_class = LibrarySerializer
+    permission_classes = [ObjectPermission]
+    action_permissions = {
+        "retrieve": "view_library",
+        "update": "change_library",
+        "partial_update": "change_library",
+        "destroy": "delete_library",
+        "test": "view_library",
+        "sync": "sync_library",
+    }
+    filterset_class = LibraryFilter
+    sort_fields = LIBRARY_SORT_FIELDS
+    search_fields = ("name", "description")
+    hal_rel = "inf:library"
+
+    def get_queryset(self) -> QuerySet[Library]:
+        if getattr(self, "swagger_fake_view", False):
+            return Library.objects.none()
+        return selectors.library_list_for_user(self.request.user)
+
+    def get_object(self) -> Library:
+        return self.get_library(self.kwargs["pk"])
+
+    def _context(self, libraries: list[Library]) -> dict[str, Any]:
+        ids = [library.pk for library in libraries]
+        return {
+            "request": self.request,
+            "view": self,
+            "permissions": selectors.library_permissions_for_user(self.request.user, ids),
+            "shared": selectors.library_shared_ids(ids),
+        }
+
+    def _respond(self, library: Library, status_code: int = status.HTTP_200_OK, **kwargs: Any) -> Response:
+        codenames = object_codenames(self.request, library, load=self.load_object_codenames)
+        context = {**self._context([library]), "permissions": {library.pk: codenames}}
+        return Response(LibrarySerializer(library, context=context).data, status=status_code, **kwargs)
+
+    def _fresh(self, library: Library) -> Library:
+        return selectors.library_scope_for_user(self.request.user).get(pk=library.pk)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = cast("list[Library] | None", self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+        assert page is not None  # the view has a paginator
+        data = LibrarySerializer(page, many=True, context=self._context(page)).data
+        return self.get_paginated_response(cast(list[Any], data))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._respond(self.get_object())
+
+    @transaction.atomic
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The capability before the body: without it, what the body holds does not matter.
+        if not request_user(request).has_perm(services.ADD_PERMISSION):
+            raise services.CapabilityMissing(services.CAPABILITY_MESSAGE)
+        body = LibrarySerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        library = self._fresh(services.library_create(user=request_user(request), data=dict(body.validated_data)))
+        location = request.build_absolute_uri(reverse("library-detail", kwargs={"pk": library.pk}))
+        return self._respond(library, status.HTTP_201_CREATED, headers={"Location": location})
+
+    @transaction.atomic
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Informer clients send partial bodies on PUT: both verbs merge.
+        library = self.lock_for_write(self.get_object())
+        body = LibrarySerializer(library, data=request.data, partial=True, context={"request": request})
+        body.is_valid(raise_exception=True)
+        services.library_update(library=library, data=dict(body.validated_data))
+        return self._respond(self._fresh(library))
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.library_delete(library=self.lock_for_write(self.get_object()))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Test a library's stored settings",
+        description="Reaches the remote and lists its root; a failure is `success: false` with the reason, never a "
+        "500.",
+        request=None,
+        responses=LibraryTestSerializer,
+    )
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        library = self.get_object()
+        # No settings in the body (the stored ones are tested); anything sent is refused, not ignored.
+        LibraryTestBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        try:
+            config = services.library_config(library)
+        except IntegrationError as error:
+            return Response(LibraryTestSerializer(TestResult(success=False, message=error.message)).data)
+        return Response(LibraryTestSerializer(services.library_test(config=config)).data)
+
+    @extend_schema(
+        summary="Mirror the library from its remote now",
+        request=SyncBodySerializer,
+        responses={200: SyncResultSerializer, **error_responses(409)},
+    )
+    def sync(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """``POST /api/libraries/{id}/_sync`` (``sync_library``): new and changed files fetched, gone ones deleted.
+
+        Not one transaction: the sync commits as it goes, and deletes nothing after a listing that failed. A
+        sync already under way is a 409. A listing that fails (the remote unreachable, refusing the
+        credentials, answering an error) is a 400 with the remote's reason under the setting it names
+        (``settings`` otherwise): nothing was changed. Files that failed one by one are in ``errors`` with
+        ``success: false``.
+        """
+        from library.services.sync import library_sync
+
+        library = self.get_object()
+        body = SyncBodySerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            result = library_sync(library=library, allow_mass_delete=body.validated_data["allow_mass_delete"])
+        except IntegrationError as error:
+            raise integration_error(error) from None
+        return Response(result.as_json())
+
+
+library_list = LibraryViewSet.as_view({"get": "list", "post": "create"})
+library_detail = LibraryViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+DETAIL = "libraries/<str:pk>"
+
+urlpatterns: list[URLPattern] = [
+    path("libraries", library_list, name="library-list"),
+    path(DETAIL, library_detail, name="library-detail"),
+    path(f"{DETAIL}/_test", LibraryViewSet.as_view({"post": "test"}), name="library-test"),
+    path(f"{DETAIL}/_sync", LibraryViewSet.as_view({"post": "sync"}), name="library-sync"),
+    path("library-drivers", drivers.LibraryDriverList.as_view(), name="library-driver-list"),
+    path("library-drivers/<str:driver_id>", drivers.LibraryDriverDetail.as_view(), name="library-driver-detail"),
+]

@@ -63,6 +63,11 @@ def secret_setting_names(integration: type[Integration]) -> set[str]:
     return {name for name, schema in setting_schemas(integration).items() if schema.get("writeOnly")}
 
 
+def secret_flag(name: str) -> str:
+    """The read-only flag a response shows for a stored secret: ``password`` → ``hasPassword``."""
+    return f"has{name[:1].upper()}{name[1:]}"
+
+
 def library_config(library: Library) -> IntegrationConfig:
     """A library's settings with its secrets opened, for an integration (never to log or show).
 
@@ -102,7 +107,7 @@ def _check_value(name: str, value: Any, schema: dict[str, Any]) -> None:
 
 
 def _merge_settings(
-    integration: type[Integration], current: IntegrationConfig, given: dict[str, Any] | None, type_changed: bool
+    integration: type[Integration], current: IntegrationConfig, given: dict[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (plain, secret) settings a write leaves: given keys replace, ``null`` removes; a blank secret keeps it.
 
@@ -113,9 +118,10 @@ def _merge_settings(
     secret_names = secret_setting_names(integration)
     plain = {key: value for key, value in current.settings.items() if key in known and key not in secret_names}
     secret = {key: value for key, value in current.secrets.items() if key in secret_names}
-    if type_changed and given is None:
-        given = {}
+    flags = {secret_flag(name) for name in secret_names}
     for name, value in (given or {}).items():
+        if name in flags:
+            continue  # a response's read-only flag sent back: ignored, as read-only fields are
         if name not in known:
             names = ", ".join(sorted(known)) or "none"
             raise field_error(
@@ -145,10 +151,10 @@ def _validate(config: IntegrationConfig) -> None:
     try:
         registry.integration_for(config).validate()
     except IntegrationError as error:
-        raise field_error(error.message, _setting_field(error.field)) from None
+        raise field_error(error.message, setting_field(error.field)) from None
 
 
-def _setting_field(field: str | None) -> str:
+def setting_field(field: str | None) -> str:
     """An integration's field as the API names it: ``settings.<key>`` (an integration may say just ``<key>``)."""
     if not field:
         return "settings"
@@ -171,7 +177,7 @@ def settings_config(
         current = IntegrationConfig(type="")
     type_name = data.get("type") or current.type
     integration = integration_type(type_name)
-    plain, secret = _merge_settings(integration, current, data.get("settings"), type_name != current.type)
+    plain, secret = _merge_settings(integration, current, data.get("settings"))
     config = IntegrationConfig(type=type_name, settings=plain, secrets=secret)
     if validate:
         _validate(config)
@@ -296,7 +302,7 @@ def library_test(*, config: IntegrationConfig) -> TestResult:
         integration.validate()
         result = integration.test()
     except IntegrationError as error:
-        field = _setting_field(error.field) if error.field else ""
+        field = setting_field(error.field) if error.field else ""
         prefix = f"{field}: " if field and not names_field(error.message, field) else ""
         latency = round((time.monotonic() - started) * 1000, 1)
         return TestResult(success=False, message=_redacted(prefix + error.message, config), latency=latency)
