@@ -7,9 +7,9 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import idna
@@ -445,3 +445,100 @@ def outbound_request(
         raise OutboundError(message, url=url) from exc
     finally:
         call.cancel()
+
+
+@dataclass
+class OutboundStream:
+    """An open response of ``outbound_stream``: status and headers at once, the body as it arrives."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+    url: str
+    _response: requests.Response
+    _call: _Call
+
+    def chunks(self, size: int = 65536) -> Iterator[bytes]:
+        """The body in chunks of at most ``size`` bytes; OutboundError if it breaks off or the deadline passes."""
+        try:
+            while chunk := self._response.raw.read(size, decode_content=False):
+                yield chunk
+        except (requests.RequestException, Urllib3Error, OSError) as exc:
+            raise self._failed(exc) from exc
+        if self._call.fired:  # a cut socket looks like a clean EOF for close-delimited bodies
+            raise self._failed(TimeoutError())
+
+    def read(self, max_bytes: int) -> bytes:
+        """The whole body; OutboundError if it is longer than ``max_bytes``."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in self.chunks():
+            size += len(chunk)
+            if size > max_bytes:
+                raise OutboundError(f"The answer of {self.url} is larger than {max_bytes} bytes.", url=self.url)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _failed(self, exc: BaseException) -> OutboundError:
+        if self._call.fired or self._call.remaining() <= 0:
+            return OutboundError(f"Reading the answer of {self.url} exceeded the total timeout.", url=self.url)
+        return OutboundError(f"The answer of {self.url} broke off: {exc}", url=self.url)
+
+
+@contextlib.contextmanager
+def outbound_stream(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | IO[bytes] | None = None,
+    allow_hosts: Iterable[str] | None = None,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    total_timeout: float = 3600.0,
+) -> Iterator[OutboundStream]:
+    """One request through the outbound policy, pinned to the checked address, its bodies streamed both ways.
+
+    For clients that move files (WebDAV): any method, a request body read from a file as it is sent, the
+    answer read chunk by chunk. Redirects are not followed, the caller sees the 3xx.
+    """
+    method = method.upper()
+    if not (method.isascii() and method.isalpha()):
+        raise ValueError("Invalid method.")
+    allow = _AllowList.parse(allow_hosts)
+    call = _Call(total_timeout, connect_timeout, 0)
+    target: _Target | None = None
+    with contextlib.ExitStack() as stack:
+        stack.callback(call.cancel)
+        try:
+            target = _resolve(url, allow)
+            sent_headers = CaseInsensitiveDict(headers or {})
+            sent_headers["Host"] = target.host_header
+            for index, ip in enumerate(target.ips):
+                session = stack.enter_context(requests.Session())
+                session.trust_env = False  # environment proxies and .netrc would bypass the pinning
+                session.headers = CaseInsensitiveDict(_SESSION_HEADERS)
+                adapter = _PinnedAdapter(target, ip, call)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                request = requests.Request(method, target.url, headers=dict(sent_headers), data=body)
+                left = max(call.remaining(), 0.001)
+                timeout = (min(connect_timeout, left), min(read_timeout, left))
+                options = {"stream": True, "allow_redirects": False, "timeout": timeout, "verify": _CA_BUNDLE}
+                try:
+                    response = session.send(session.prepare_request(request), **options)
+                    break
+                except requests.ConnectionError as exc:
+                    # Move on to the next validated address only if this one could not be reached at all.
+                    if index + 1 == len(target.ips) or not _connect_failed(exc) or call.fired:
+                        raise
+        except OutboundError:
+            raise
+        except (requests.RequestException, Urllib3Error, OSError) as exc:
+            url = target.url if target else url
+            if call.fired or call.remaining() <= 0:
+                message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
+            else:
+                message = f"Request to {url} failed: {exc}"
+            raise OutboundError(message, url=url) from exc
+        stack.enter_context(response)
+        yield OutboundStream(response.status_code, response.headers, target.url, response, call)

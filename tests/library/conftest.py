@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from library.integrations.base import IntegrationConfig
 
 
 @pytest.fixture
@@ -15,3 +21,122 @@ def local_library_root(settings: Any, tmp_path: Path) -> Path:
     root.mkdir()
     settings.INFORMER_LIBRARY_ROOT = root
     return root
+
+
+@dataclass
+class WebdavFaults:
+    """Switches of the fault middleware in front of the WebDAV server; all off by default.
+
+    ``after`` lets that many PROPFIND requests through before a PROPFIND fault applies (a listing that
+    breaks off half-way through its folders).
+    """
+
+    propfind_status: int | None = None  # answer PROPFIND with this status (500, 507…)
+    propfind_body: bytes | None = None  # answer PROPFIND with "207" and this body (malformed XML…)
+    drop_get_after: int | None = None  # GET: send this many bytes of the body, then drop the connection
+    refuse_infinity: bool = False  # answer "Depth: infinity" with 403, as servers that disable it do
+    after: int = 0
+    propfinds: list[str] = field(default_factory=list)  # the Depth of every PROPFIND received, in order
+
+    def reset(self) -> None:
+        """Every switch off again (the record of PROPFINDs is kept)."""
+        self.propfind_status = self.propfind_body = self.drop_get_after = None
+        self.refuse_infinity = False
+        self.after = 0
+
+
+class _FaultMiddleware:
+    """A WSGI middleware that misbehaves in front of wsgidav when a switch of ``faults`` says so."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], faults: WebdavFaults) -> None:
+        self.app = app
+        self.faults = faults
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        faults = self.faults
+        method = environ["REQUEST_METHOD"]
+        if method == "PROPFIND":
+            depth = environ.get("HTTP_DEPTH", "infinity")
+            faults.propfinds.append(depth)
+            if faults.refuse_infinity and depth == "infinity":
+                start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+                return [b""]
+            if len(faults.propfinds) > faults.after:
+                if faults.propfind_status is not None:
+                    status = f"{faults.propfind_status} {HTTPStatus(faults.propfind_status).phrase}"
+                    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", "6")])
+                    return [b"failed"]
+                if faults.propfind_body is not None:
+                    body = faults.propfind_body
+                    headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+                    start_response("207 Multi-Status", headers)
+                    return [body]
+        if method == "GET" and faults.drop_get_after is not None:
+            return self._dropping(environ, start_response, faults.drop_get_after)
+        return self.app(environ, start_response)
+
+    def _dropping(self, environ: dict[str, Any], start_response: Callable[..., Any], keep: int) -> Iterator[bytes]:
+        sent = 0
+        for chunk in self.app(environ, start_response):
+            if sent + len(chunk) >= keep:
+                yield chunk[: keep - sent]
+                # An exception after the headers went out makes cheroot close the connection mid-body.
+                raise ConnectionAbortedError("dropped on purpose")
+            sent += len(chunk)
+            yield chunk
+
+
+@dataclass
+class WebdavServer:
+    """A running WebDAV server on loopback: its URL, the folder it serves, credentials and fault switches."""
+
+    url: str  # of the share, ending in "/"
+    folder: Path
+    username: str
+    password: str
+    faults: WebdavFaults
+    _server: Any
+
+    def config(self, root: str = "", **changes: Any) -> IntegrationConfig:
+        """The IntegrationConfig of a webdav library on this server (``changes`` override settings)."""
+        settings = {"url": self.url, "username": self.username, "root": root, **changes}
+        return IntegrationConfig(type="webdav", settings=settings, secrets={"password": self.password})
+
+    def stop(self) -> None:
+        """The server goes away: connections are refused from now on."""
+        self._server.stop()
+
+
+@pytest.fixture
+def webdav_server(settings: Any, tmp_path: Path) -> Iterator[WebdavServer]:
+    """wsgidav on cheroot over a tmp folder, on a free loopback port, with Basic auth; loopback allowed."""
+    from cheroot import wsgi
+    from wsgidav.fs_dav_provider import FilesystemProvider
+    from wsgidav.wsgidav_app import WsgiDAVApp
+
+    folder = tmp_path / "webdav"
+    folder.mkdir()
+    config = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "provider_mapping": {"/dav": FilesystemProvider(str(folder))},
+        "http_authenticator": {"accept_basic": True, "accept_digest": False, "default_to_digest": False},
+        "simple_dc": {"user_mapping": {"*": {"reader": {"password": "s3cret-pass"}}}},
+        "verbose": 0,
+        "logging": {"enable": False},
+        "dir_browser": {"enable": False},
+        "lock_storage": True,
+        "property_manager": True,
+    }
+    faults = WebdavFaults()
+    server = wsgi.Server(("127.0.0.1", 0), _FaultMiddleware(WsgiDAVApp(config), faults), numthreads=4)
+    server.expiration_interval = 0.02  # how long stop() waits for the serving loop to notice
+    server.shutdown_timeout = 1
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    settings.INFORMER_OUTBOUND_ALLOW = ["127.0.0.1", "localhost"]
+    port = server.bind_addr[1]
+    yield WebdavServer(f"http://127.0.0.1:{port}/dav/", folder, "reader", "s3cret-pass", faults, server)
+    server.stop()
+    thread.join(timeout=5)
