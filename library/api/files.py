@@ -2,7 +2,7 @@
 
 Reading and downloading need ``view_library``; uploading and deleting need ``change_library``. Uploads and
 deletions are written through to the library's remote (``library.services.files``), so the next sync sees
-them unchanged; a remote that refuses or fails is a 400 with its reason, and nothing is recorded.
+them unchanged; a remote that refuses or fails is a 502 with its reason, and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -20,21 +20,26 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.urls import URLPattern, path, reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from informer.api.downloads import content_disposition
-from informer.api.exceptions import DomainError, NotFound
+from informer.api.exceptions import DomainError
 from informer.api.filters import StrictBooleanFilter
 from informer.api.permissions import ObjectPermission
-from informer.api.schema import LINK_SCHEMA, error_responses
+from informer.api.schema import ERROR_REF, LINK_SCHEMA, error_responses
 from informer.api.serializers import ApiModelSerializer
 from library import selectors
-from library.api.libraries import LibraryLookupMixin, integration_error
-from library.integrations.base import IntegrationError
+from library.api.libraries import LibraryLookupMixin
 from library.integrations.paths import UnsafePath, safe_path
 from library.models import FileOrigin, IndexStatus, Library, LibraryFile
 
@@ -179,6 +184,10 @@ def _text_field(data: Mapping[str, Any], name: str) -> str:
     return value
 
 
+# The library's remote refused or failed the write (library.services.files.RemoteWriteFailed).
+REMOTE_FAILED = {
+    502: OpenApiResponse(response=ERROR_REF, description="The library's remote refused or failed the write; why.")
+}
 UPLOAD_BODY = {
     "multipart/form-data": {
         "type": "object",
@@ -203,7 +212,8 @@ UPLOAD_BODY = {
     ),
     retrieve=extend_schema(summary="One file or folder of a library"),
     destroy=extend_schema(
-        summary="Delete a file (also on the library's remote)", responses={204: None, **error_responses(409)}
+        summary="Delete a file or an empty folder (also on the library's remote)",
+        responses={204: None, **error_responses(409), **REMOTE_FAILED},
     ),
 )
 class LibraryFileViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
@@ -258,12 +268,7 @@ class LibraryFileViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         from library.services.files import file_open
 
         file = self.get_object()
-        if file.directory:
-            raise NotFound(f"'{file.path}' is a folder: it has no contents to download.")
-        if not file.sha256:
-            reason = f": {file.index_error}" if file.index_error else "."
-            raise NotFound(f"'{file.path}' was not stored{reason}")
-        handle = file_open(file=file)
+        handle = file_open(file=file)  # a folder, or a file not stored (skipped, not fetched yet), is a 404
         content_type = file.content_type or mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
         response = FileResponse(handle, content_type=content_type)
         response["Content-Disposition"] = content_disposition(file.filename)
@@ -274,7 +279,7 @@ class LibraryFileViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         description="Multipart: the `file` part, and optionally `dir` (the folder) and `filename`. A file at the "
         "same path is replaced. Over the size limit is a 413.",
         request=UPLOAD_BODY,
-        responses={201: LibraryFileSerializer},
+        responses={201: LibraryFileSerializer, **error_responses(409), **REMOTE_FAILED},
     )
     @transaction.atomic
     def upload(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -295,17 +300,14 @@ class LibraryFileViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         content_type = getattr(upload, "content_type", "") or ""
         if content_type in ("", "application/octet-stream"):
             content_type = mimetypes.guess_type(filename)[0] or content_type
-        try:
-            file = file_upload(
-                library=library,
-                directory=directory,
-                filename=filename,
-                content=upload,
-                size=upload.size,
-                content_type=content_type,
-            )
-        except IntegrationError as error:
-            raise integration_error(error) from None
+        file = file_upload(
+            library=library,
+            directory=directory,
+            filename=filename,
+            content=upload,
+            size=upload.size,
+            content_type=content_type,
+        )
         location = request.build_absolute_uri(
             reverse("library-file-detail", kwargs={"library_pk": library.pk, "pk": file.pk})
         )
@@ -317,10 +319,7 @@ class LibraryFileViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         from library.services.files import file_delete
 
         self.lock_for_write(self.library())
-        try:
-            file_delete(file=self.get_object())
-        except IntegrationError as error:
-            raise integration_error(error) from None
+        file_delete(file=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

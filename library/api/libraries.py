@@ -285,14 +285,6 @@ def _types() -> list[str]:
     return list(INTEGRATIONS)
 
 
-def integration_error(error: IntegrationError) -> DomainError:
-    """An integration's refusal or failure as a 400 with its reason under the setting it names (else ``settings``).
-
-    It is the library's remote or its settings at fault, not this service, as a datasource's failing query is.
-    """
-    return services.field_error(error.message, services.setting_field(error.field))
-
-
 @extend_schema_view(
     list=extend_schema(summary="List libraries"),
     create=extend_schema(
@@ -423,20 +415,27 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         """``POST /api/libraries/{id}/_sync`` (``sync_library``): new and changed files fetched, gone ones deleted.
 
         Not one transaction: the sync commits as it goes, and deletes nothing after a listing that failed. A
-        sync already under way is a 409. A listing that fails (the remote unreachable, refusing the
-        credentials, answering an error) is a 400 with the remote's reason under the setting it names
-        (``settings`` otherwise): nothing was changed. Files that failed one by one are in ``errors`` with
-        ``success: false``.
+        sync already under way is a 409. A listing that failed (the remote unreachable, refusing the
+        credentials, answering an error or a malformed body) is a 400 on ``settings`` with the remote's
+        reason: the sync changed nothing, so there are no counts to give, and it is the library's settings
+        or remote at fault, as a datasource's failing query is. Otherwise the answer is the §9 result, with
+        the files that failed one by one, refused names and a refused mass deletion in ``errors`` (and
+        ``success: false`` for failed downloads and a refused deletion).
         """
         from library.services.sync import library_sync
 
         library = self.get_object()
         body = SyncBodySerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        try:
-            result = library_sync(library=library, allow_mass_delete=body.validated_data["allow_mass_delete"])
-        except IntegrationError as error:
-            raise integration_error(error) from None
+        synced_before = library.synced_at
+        result = library_sync(library=library, allow_mass_delete=body.validated_data["allow_mass_delete"])
+        if not result.success:
+            # A sync whose listing failed stops before it records anything, syncedAt included; it reports why
+            # under the path "" (the library as a whole), as it does a refused mass deletion after a listing.
+            synced_after = Library.objects.filter(pk=library.pk).values_list("synced_at", flat=True).first()
+            reason = next((error["error"] for error in result.errors if error["path"] == ""), None)
+            if reason is not None and synced_after == synced_before:
+                raise services.field_error(reason, "settings")
         return Response(result.as_json())
 
 

@@ -20,7 +20,7 @@ from informer import secrets
 from informer.api.exceptions import Conflict, DomainError, names_field
 from informer.models import User
 from library.integrations.base import Integration, IntegrationConfig, IntegrationError, TestResult
-from library.models import Library
+from library.models import Library, LibraryFile
 from library.services.shares import library_grant_owner
 
 logger = logging.getLogger(__name__)
@@ -260,24 +260,29 @@ def library_update(*, library: Library, data: dict[str, Any]) -> Library:
 
 @transaction.atomic
 def library_delete(*, library: Library) -> None:
-    """Delete a library that is not syncing (409 otherwise) with its files and shares; the remote is untouched.
+    """Delete a library no sync holds (409 otherwise) with its files and shares; the remote is untouched.
 
-    The stored contents no other file references are collected once the deletion has committed.
+    The stored contents its files referenced and no other file does are collected once the deletion has
+    committed.
     """
-    if library.syncing:
+    from library.services.sync import sync_claimed  # sync builds on this module
+
+    if sync_claimed(library):
         raise Conflict(f"Library '{library.name}' is syncing; delete it once the sync has finished.", field="id")
+    contents = set(LibraryFile.objects.filter(library=library).exclude(sha256="").values_list("sha256", flat=True))
     library.delete()
-    transaction.on_commit(_collect_contents)
+    if contents:
+        transaction.on_commit(lambda: _collect_contents(contents))
 
 
-def _collect_contents() -> None:
-    """Delete the stored contents no file references any more (after a library went with its files)."""
+def _collect_contents(candidates: set[str]) -> None:
+    """Delete those of ``candidates`` no file references any more (after a library went with its files)."""
     from library.content import contents_collect
 
     try:
-        contents_collect()
-    except Exception:  # the deletion is done; the next collection will take what this one left
-        logger.exception("Collecting unreferenced library contents failed")
+        contents_collect(candidates=candidates)
+    except Exception:  # the deletion is done; a later collection takes what this one left
+        logger.exception("Collecting the contents of a deleted library failed")
 
 
 def _redacted(message: str, config: IntegrationConfig) -> str:
