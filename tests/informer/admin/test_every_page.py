@@ -26,10 +26,12 @@ from django_q.signing import SignedPackage
 from datasets.models import Dataset, Datasource, Generation, Snapshot
 from informer.models import ApiToken, Team, Tenant, User
 from jobs.models import Job, JobAction
+from library.models import Library, LibraryFile, StoredContent
 from runs.models import Run, RunStatus, Trigger, Worker
 from tests.datasets.factories import DatasetFactory, DatasourceFactory, fields_of, stored_generation
 from tests.factories import JobFactory, TeamFactory, UserFactory, make_token
 from tests.informer.admin.pages import logged_in
+from tests.library.factories import LibraryFactory, LibraryFileFactory
 
 LOCALE_TIME = re.compile(r"\d(:\d\d)? [ap]\.m\.|\bmidnight\b|\bnoon\b|[A-Z][a-z]{2}\. \d{1,2}, \d{4}")
 
@@ -72,6 +74,13 @@ def _refreshed(user: User) -> Dataset:
     return dataset
 
 
+def _library_file(user: User) -> LibraryFile:
+    """A stored file of a library of ``user``'s (its content a row only: the pages read no bytes)."""
+    content = StoredContent.objects.create(sha256="a" * 64, size=5, storage_name="library/aa/" + "a" * 64)
+    library = LibraryFactory(owner=user, name="Handbooks", slug="handbooks")
+    return LibraryFileFactory(library=library, path="guide.txt", sha256=content.sha256, size=content.size)
+
+
 # One object of each registered model, made from the superuser and a job of theirs.
 OBJECTS: dict[type[Model], Callable[[User, Job], Model]] = {
     Tenant: lambda user, job: user.tenant,
@@ -99,6 +108,9 @@ OBJECTS: dict[type[Model], Callable[[User, Job], Model]] = {
     Dataset: lambda user, job: _refreshed(user),
     Generation: lambda user, job: _refreshed(user).current_generation,
     Snapshot: lambda user, job: _refreshed(user).snapshots.get(),
+    Library: lambda user, job: LibraryFactory(owner=user, name="Handbooks", slug="handbooks"),
+    LibraryFile: lambda user, job: _library_file(user),
+    StoredContent: lambda user, job: StoredContent.objects.get(pk=_library_file(user).sha256),
 }
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
