@@ -1,0 +1,96 @@
+"""``manage.py sync_library <id|naturalId> [--allow-mass-delete] [--json]``: sync a library now, with progress."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from informer.admin.display import admin_duration, admin_time
+from informer.api.exceptions import DomainError
+from informer.progress import Progress, logging_silenced, progress
+from library.models import Library
+from library.selectors import library_lookup
+from library.services.files import size_text
+from library.services.sync import SyncProgress, SyncResult, library_sync
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync a library now, as POST /api/libraries/{id}/_sync does: list its integration, fetch the new and "
+        "changed files, delete the ones gone, leave the unchanged ones alone. Shows a progress bar of files "
+        "(and the bytes fetched) on a terminal, a line now and then otherwise, then what it did. Nothing is "
+        "deleted after a listing that failed, nor more than half the files at once without "
+        "--allow-mass-delete. Exits 1 when the library is unknown, is being synced already, or the sync did not "
+        "succeed (a failed listing, a refused mass deletion, a failed download)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("library", help="The library's UUID or natural id (<tenant-slug>:<slug>).")
+        parser.add_argument(
+            "--allow-mass-delete",
+            action="store_true",
+            help="Delete the files gone from the remote even when they are more than half of the library's.",
+        )
+        parser.add_argument("--json", action="store_true", help="Print the answer as the API's JSON instead.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        library = library_lookup(Library.objects.select_related("tenant"), options["library"])
+        if library is None:
+            raise CommandError(f"No library '{options['library']}'.")
+        files = progress(self.stdout, description=f"Syncing '{library.name}'", unit="files")
+        with logging_silenced(options["verbosity"] < 2), files as report:
+            counter = _Counter(report, library.name)
+            try:
+                result = library_sync(library=library, allow_mass_delete=options["allow_mass_delete"], progress=counter)
+            except DomainError as error:  # a sync already going
+                raise CommandError(f"'{library.name}' was not synced: {error.message}") from None
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
+        else:
+            self._summary(library, result)
+        if not result.success:
+            reason = next((error["error"] for error in result.errors if not error["path"]), None)
+            failed = sum(1 for error in result.errors if error["error"].startswith("Download failed"))
+            raise CommandError(
+                f"'{library.name}' was not fully synced: {reason or f'{failed} file(s) could not be fetched.'}"
+            )
+
+    def _summary(self, library: Library, result: SyncResult) -> None:
+        lines = [
+            f"added: {result.added}",
+            f"updated: {result.updated}",
+            f"deleted: {result.deleted}",
+            f"unchanged: {result.unchanged}",
+            f"skipped: {result.skipped}",
+            f"fetched: {size_text(result.bytes)}",
+            f"duration: {admin_duration(result.duration / 1000)} ({result.duration} ms)",
+            f"synced at: {admin_time(library.synced_at)}",
+        ]
+        for line in lines:
+            self.stdout.write(f"  {line}")
+        for error in result.errors:
+            self.stdout.write(self.style.WARNING(f"  {error['path'] or library.name}: {error['error']}"))
+        done = f"Synced '{library.name}' ({library.natural_id}): {library.files} files, {size_text(library.size)}."
+        if not result.success:
+            return
+        self.stdout.write(self.style.WARNING(done) if result.errors else self.style.SUCCESS(done))
+
+
+class _Counter:
+    """The sync's ``progress``: files counted on the bar, the bytes fetched in its description."""
+
+    def __init__(self, report: Progress, name: str) -> None:
+        self.report = report
+        self.name = name
+        self.bytes_shown = 0
+
+    def __call__(self, state: SyncProgress) -> None:
+        if self.report.total != state.files_total:
+            self.report.set_total(state.files_total)
+        if state.bytes_done != self.bytes_shown:
+            self.bytes_shown = state.bytes_done
+            self.report.describe(f"Syncing '{self.name}', {size_text(state.bytes_done)} fetched")
+        if state.files_done > self.report.done:
+            self.report.advance(state.files_done - self.report.done)
