@@ -22,7 +22,7 @@ from informer.api.schema import body_choices, hal_collection_schema
 from informer.api.serializers import ApiModelSerializer, ApiSerializer, SelfLinkField
 from jobs import conditions, previews
 from jobs.api.attachments import JobAttachmentSerializer
-from jobs.api.common import NestedJobMixin, choosable, uuid_or_404
+from jobs.api.common import NestedJobMixin, choosable, reference_errors, uuid_or_404
 from jobs.drivers.registry import ACTION_DRIVERS, action_driver
 from jobs.models import Job, JobAction
 from jobs.selectors import actions_with_attachments
@@ -133,11 +133,23 @@ class JobActionSerializer(ApiModelSerializer):
         data = attrs.get("data", self.instance.data if self.instance else {}) or {}
         if not isinstance(data, dict):
             raise serializers.ValidationError({"data": ["data must be a JSON object."]})
-        errors = action_driver(kind).errors(data)
+        driver = action_driver(kind)
+        errors = driver.errors(data)
+        if not errors:
+            action = self.instance
+            current = action.data if action is not None and action.type == kind else None
+            errors = reference_errors(self, driver, data, tenant_id=self._tenant_id(), current=current)
         if errors:
             raise serializers.ValidationError({"data": errors})
         attrs["data"] = data
         return attrs
+
+    def _tenant_id(self) -> int | None:
+        """The tenant of the action's job: the stored action's, else the job of the route (None: the caller's)."""
+        if self.instance is not None:
+            return self.instance.job.tenant_id
+        view = self.context.get("view")
+        return view.job().tenant_id if isinstance(view, NestedJobMixin) else None
 
 
 class PreviewSerializer(ApiSerializer):

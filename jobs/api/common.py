@@ -18,6 +18,7 @@ from informer.api.pagination import hal_collection
 from informer.api.permissions import ObjectPermission
 from jobs import selectors
 from jobs.drivers import registry
+from jobs.drivers.base import Driver
 from jobs.models import Job, JobTag
 
 
@@ -93,6 +94,26 @@ def as_form(values: dict[str, Any]) -> QueryDict:
     for key, value in values.items():
         body[key] = value
     return body
+
+
+def reference_errors(
+    serializer: serializers.Serializer,
+    driver: type[Driver],
+    data: dict[str, Any],
+    *,
+    tenant_id: int | None,
+    current: Any,
+) -> list[str]:
+    """What the one saving (the serializer's request's user) may not name in ``data`` (``Driver.reference_errors``).
+
+    ``tenant_id`` is the job's (the caller's own for a new job); ``current`` the data stored before, or None.
+    Without a request nobody is saving: nothing a right is needed on can be named.
+    """
+    user = getattr(serializer.context.get("request"), "user", None)
+    tenant = tenant_id if tenant_id is not None else getattr(user, "tenant_id", None)
+    if tenant is None:
+        tenant = 0  # no tenant has it: every reference is unknown
+    return driver.reference_errors(data, user=user, tenant_id=tenant, current=current)
 
 
 def tags_prefetch() -> Prefetch:

@@ -24,7 +24,7 @@ from informer.api.serializers import ApiModelSerializer, SelfLinkField
 from informer.auth import request_user
 from jobs import blueprints, schedule, selectors, timing
 from jobs.api.actions import CredentialDataField, JobActionSerializer
-from jobs.api.common import JobLookupMixin, as_form, choosable, form_body, tags_prefetch
+from jobs.api.common import JobLookupMixin, as_form, choosable, form_body, reference_errors, tags_prefetch
 from jobs.api.datasets import JobDatasetSerializer
 from jobs.api.representation import PERMISSION_FLAGS, JobRepresentation, job_row, list_rows
 from jobs.api.schedule_fields import ScheduleBoundField, resolve_naive_bound, spent_schedule_errors
@@ -164,7 +164,12 @@ class JobSerializer(ApiModelSerializer):
             data = {}
         if not isinstance(data, dict):
             raise serializers.ValidationError({"data": ["data must be a JSON object."]})
-        errors = job_driver(job_type).validation_errors(data)
+        driver = job_driver(job_type)
+        errors = driver.validation_errors(data)
+        if not errors:
+            job = self.instance
+            current = job.data if job is not None and job.type == job_type else None
+            errors = reference_errors(self, driver, data, tenant_id=job.tenant_id if job else None, current=current)
         if errors:
             raise serializers.ValidationError({"data": errors})
         zone = merged.get("timezone") or self.context["default_timezone"]

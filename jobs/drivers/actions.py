@@ -1,4 +1,4 @@
-"""Action types: email and webhook (dataset operations in ``dataset_actions``); library arrives with its issue."""
+"""Action types: email and webhook (dataset operations in ``dataset_actions``, library writes in ``libraries``)."""
 
 from __future__ import annotations
 
@@ -68,13 +68,31 @@ def _template_errors(data: dict[str, Any], *fields: str) -> list[str]:
     return errors
 
 
-def _materialize(context: RunContext, action: dict[str, Any]) -> list[AttachmentFile]:
+def materialize_attachments(context: RunContext, action: dict[str, Any]) -> list[AttachmentFile]:
+    """The action's attachments made for this run (names, content types, bytes), in their order."""
     from jobs.drivers.registry import attachment_driver
 
     return [
         attachment_driver(attachment["type"]).materialize(context, attachment)
         for attachment in action.get("attachments", [])
     ]
+
+
+def attachment_preview(context: RunContext, attachment: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as a preview lists it: its name and size as a run would make them, or why it would fail."""
+    from jobs.drivers.registry import attachment_driver
+
+    entry = {"name": attachment["name"], "type": attachment["type"], "size": attachment.get("size")}
+    if attachment["type"] == "file" and not attachment.get("file"):
+        entry["error"] = "No file uploaded yet; a run would fail on it."
+    elif attachment["type"] != "file":
+        # Made as a run would make it: the name and size shown are those the delivery would carry.
+        try:
+            made = attachment_driver(attachment["type"]).materialize(context, attachment)
+            entry.update(name=made.name, size=len(made.content))
+        except StepFailed as failure:
+            entry["error"] = failure.message
+    return entry
 
 
 class EmailAction(ActionDriver):
@@ -144,29 +162,15 @@ class EmailAction(ActionDriver):
     @classmethod
     def preview(cls, context: RunContext, action: dict[str, Any]) -> dict[str, Any]:
         """Recipients, subject, body and the attachment list, without sending."""
-        from jobs.drivers.registry import attachment_driver
-
         rendered = cls._render(context, action)
-        attachments = []
-        for attachment in action.get("attachments", []):
-            entry = {"name": attachment["name"], "type": attachment["type"], "size": attachment.get("size")}
-            if attachment["type"] == "file" and not attachment.get("file"):
-                entry["error"] = "No file uploaded yet; a run would fail on it."
-            elif attachment["type"] != "file":
-                # Made as a run would make it: the name and size shown are those the email would carry.
-                try:
-                    made = attachment_driver(attachment["type"]).materialize(context, attachment)
-                    entry.update(name=made.name, size=len(made.content))
-                except StepFailed as failure:
-                    entry["error"] = failure.message
-            attachments.append(entry)
+        attachments = [attachment_preview(context, attachment) for attachment in action.get("attachments", [])]
         return {**rendered, "attachments": attachments}
 
     @classmethod
     def execute(cls, context: RunContext, action: dict[str, Any]) -> StepResult:
         """Render and send the email with its attachments."""
         rendered = cls._render(context, action)
-        files = _materialize(context, action)
+        files = materialize_attachments(context, action)
         html = rendered["format"] == "html"
         # The text alternative is read as text: tags dropped and entities (&lt; &amp;) turned back into characters.
         text_body = html_entities.unescape(strip_tags(rendered["body"])) if html else rendered["body"]
@@ -318,22 +322,3 @@ class WebhookAction(ActionDriver):
 def _entry_response(kept: dict[str, Any]) -> dict[str, Any]:
     """What the progress entry shows of a response: its status and a short excerpt."""
     return {"status": kept["status"], "excerpt": kept["excerpt"][:ENTRY_EXCERPT_CHARS]}
-
-
-class LibraryAction(ActionDriver):
-    """Write the action's attachments as files into a library folder."""
-
-    id = "library"
-    available = False  # arrives with the datasets and libraries work
-    name = "Library update"
-    description = "Writes the action's attachments as files into a library folder."
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["libraryId"],
-        "properties": {
-            "libraryId": {"type": "string", "format": "uuid"},
-            "folder": {"type": "string", "maxLength": 500, "default": ""},
-            "overwrite": {"type": "boolean", "default": True},
-        },
-    }

@@ -39,6 +39,14 @@ class Driver:
         """Readable messages for every way ``data`` breaks the schema, each opening with its path (``data.url: …``)."""
         return schema_errors(cls.schema, data)
 
+    @classmethod
+    def reference_errors(
+        cls, data: dict[str, Any], *, user: Any, tenant_id: int, current: dict[str, Any] | None = None
+    ) -> list[str]:
+        """Why ``user`` may not save ``data`` for lack of rights on what it names (a library, say), as
+        ``data.<key>: …`` messages; ``current`` is the data stored before (same type), checked when it was saved."""
+        return []
+
 
 class StepFailed(Exception):
     """A step failed in an expected way; ``message`` becomes the progress entry's and the run's error.

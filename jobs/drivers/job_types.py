@@ -1,4 +1,5 @@
-"""The six job types of §4: the JSON Schema of their ``data`` and what each does first when a run executes."""
+"""The six job types of §4: the JSON Schema of their ``data`` and what each does first when a run executes
+(``library-sync`` in ``jobs.drivers.libraries``)."""
 
 from __future__ import annotations
 
@@ -129,21 +130,6 @@ class DatasetRefreshJob(JobTypeDriver):
         if truncated:
             message += " Some hit the row or size cap: only what fits was stored."
         return StepResult(message=message, warning=truncated, data=kept)
-
-
-class LibrarySyncJob(JobTypeDriver):
-    """Mirrors a library from its cloud integration."""
-
-    id = "library-sync"
-    available = False  # arrives with the datasets and libraries work
-    name = "Library sync"
-    description = "Mirrors a library from its cloud integration: new and changed files fetched, removed ones deleted."
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["libraryId"],
-        "properties": {"libraryId": _UUID},
-    }
 
 
 class IndexFilesJob(JobTypeDriver):

@@ -12,7 +12,7 @@ from jobs.drivers.base import ActionDriver, AttachmentDriver, Driver, JobTypeDri
 JOB_DRIVERS: dict[str, str] = {
     "email": "jobs.drivers.job_types.EmailJob",
     "dataset-refresh": "jobs.drivers.job_types.DatasetRefreshJob",
-    "library-sync": "jobs.drivers.job_types.LibrarySyncJob",
+    "library-sync": "jobs.drivers.libraries.LibrarySyncJob",
     "index-files": "jobs.drivers.job_types.IndexFilesJob",
     "api-call": "jobs.drivers.job_types.ApiCallJob",
     "snapshot-cleanup": "jobs.drivers.job_types.SnapshotCleanupJob",
@@ -22,7 +22,7 @@ ACTION_DRIVERS: dict[str, str] = {
     "email": "jobs.drivers.actions.EmailAction",
     "webhook": "jobs.drivers.actions.WebhookAction",
     "dataset": "jobs.drivers.dataset_actions.DatasetAction",
-    "library": "jobs.drivers.actions.LibraryAction",
+    "library": "jobs.drivers.libraries.LibraryAction",
 }
 
 ATTACHMENT_DRIVERS: dict[str, str] = {

@@ -404,11 +404,18 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("webhook status out of range", with_data(WEBHOOK, expectStatus=[99]), "data", "data.expectStatus[0]"),
     ("webhook bad template in body", with_data(WEBHOOK, body="{% endif %}"), "data", "data.body"),
     ("dataset without operation", {"type": "dataset", "name": "d", "data": {"dataset": "sales"}}, "data", "operation"),
+    ("library blank", {"type": "library", "name": "l", "data": {"library": ""}}, "data", "data.library: must not be"),
     (
-        "library with a bad id",
-        {"type": "library", "name": "l", "data": {"libraryId": "nope"}},
+        "library unknown",
+        {"type": "library", "name": "l", "data": {"library": "alpha:nope"}},
         "data",
-        'data.libraryId: "nope"',
+        "data.library: there is no library 'alpha:nope' that you can read.",
+    ),
+    (
+        "library escaping folder",
+        {"type": "library", "name": "l", "data": {"library": "alpha:nope", "path": "../up"}},
+        "data",
+        "data.path: '../up' cannot be a library's folder: it contains '..'.",
     ),
     ("negative index", {**VALID, "index": -1}, "index", None),
     ("index not a number", {**VALID, "index": "first"}, "index", None),
@@ -470,7 +477,7 @@ GOOD_DATA = {
     "email": EMAIL_DATA,
     "webhook": WEBHOOK["data"],
     "dataset": {"operation": "refresh", "dataset": "sales"},
-    "library": {"libraryId": "6f1c1f4e-4c55-4a39-8f0a-3f0c2f1f7d11"},
+    "library": {"library": "6f1c1f4e-4c55-4a39-8f0a-3f0c2f1f7d11"},
 }
 
 

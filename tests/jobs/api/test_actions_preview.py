@@ -278,11 +278,11 @@ RENDER_FAILURES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
         "The rendered URL 'ftp://example.com/x' is not an http or https URL.",
     ),
     (
-        "an action type without a preview",
+        "a library that is not the tenant's",
         "library",
-        {"libraryId": "5d2a9c3b-1e4f-4a6b-9c8d-7e6f5a4b3c21"},
+        {"library": "5d2a9c3b-1e4f-4a6b-9c8d-7e6f5a4b3c21"},
         {},
-        "The 'library' action is not available yet on this installation.",
+        "Library '5d2a9c3b-1e4f-4a6b-9c8d-7e6f5a4b3c21' is not a library of the job's tenant.",
     ),
 ]
 
