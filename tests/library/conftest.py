@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -140,3 +141,106 @@ def webdav_server(settings: Any, tmp_path: Path) -> Iterator[WebdavServer]:
     yield WebdavServer(f"http://127.0.0.1:{port}/dav/", folder, "reader", "s3cret-pass", faults, server)
     server.stop()
     thread.join(timeout=5)
+
+
+@dataclass
+class S3Server:
+    """A bucket of its own on the moto S3 server on loopback: endpoint, bucket, keys and fault switches."""
+
+    endpoint: str
+    bucket: str
+    access_key_id: str
+    secret_access_key: str
+    region: str = "us-east-1"
+
+    def client(self) -> Any:
+        """A boto3 client on the server, for tests to arrange and inspect objects (one per pair of keys)."""
+        import boto3
+
+        keys = (self.access_key_id, self.secret_access_key)
+        if keys not in _S3_CLIENTS:
+            _S3_CLIENTS[keys] = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id=keys[0],
+                aws_secret_access_key=keys[1],
+            )
+        return _S3_CLIENTS[keys]
+
+    def config(self, prefix: str = "", **changes: Any) -> IntegrationConfig:
+        """The IntegrationConfig of an s3 library on this bucket (``changes`` override settings)."""
+        settings = {
+            "bucket": self.bucket,
+            "prefix": prefix,
+            "region": self.region,
+            "endpointUrl": self.endpoint,
+            "accessKeyId": self.access_key_id,
+            **changes,
+        }
+        return IntegrationConfig(type="s3", settings=settings, secrets={"secretAccessKey": self.secret_access_key})
+
+    def require_credentials(self) -> None:
+        """From now on the server checks keys and signatures; this server's keys become a real IAM user's."""
+        import boto3
+        from moto import settings as moto_settings
+
+        iam = boto3.client(
+            "iam", endpoint_url=self.endpoint, region_name=self.region, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        user = f"library-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=user)
+        document = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}'
+        iam.put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=document)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        self.access_key_id, self.secret_access_key = key["AccessKeyId"], key["SecretAccessKey"]
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
+    def fail_listing_after(self, pages: int) -> None:
+        """List requests after the first ``pages`` answer 500 InternalError (a listing broken off mid-way)."""
+        from moto.s3.responses import S3Response
+
+        original = S3Response.list_objects_v2
+        calls = [0]
+
+        def failing(response: Any) -> Any:
+            calls[0] += 1
+            if calls[0] > pages:
+                body = "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"
+                return 500, {"Content-Type": "application/xml"}, body
+            return original(response)
+
+        _S3_PATCHES.append((S3Response, "list_objects_v2", original))
+        setattr(S3Response, "list_objects_v2", failing)  # noqa: B010 - a method swapped on the server's class
+
+
+_S3_PATCHES: list[tuple[Any, str, Any]] = []
+_S3_CLIENTS: dict[tuple[str, str], Any] = {}  # making a boto3 client takes a while
+
+
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[str]:
+    """One moto server for the session (its state is in this process); its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_server(settings: Any, _moto_server: str) -> Iterator[S3Server]:
+    """A fresh bucket on the moto S3 server (talked to over HTTP through boto3); loopback allowed."""
+    from moto import settings as moto_settings
+
+    no_auth = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+    server = S3Server(_moto_server, f"library-{uuid.uuid4().hex[:12]}", "testing-key", "testing-secret")
+    server.client().create_bucket(Bucket=server.bucket)
+    settings.INFORMER_OUTBOUND_ALLOW = ["127.0.0.1", "localhost"]
+    yield server
+    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = no_auth
+    while _S3_PATCHES:
+        owner, name, original = _S3_PATCHES.pop()
+        setattr(owner, name, original)
