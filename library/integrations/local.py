@@ -35,6 +35,8 @@ from library.integrations.base import (
 from library.integrations.paths import UnsafePath, safe_path
 
 CHUNK = 64 * 1024
+# Uploads are written under this name next to their place and renamed over it; a listing skips them.
+_PARTIAL = ".informer-upload-"
 FIELD = "settings.path"
 
 
@@ -145,6 +147,8 @@ class LocalIntegration(Integration):
                 prefix, directory = pending.pop()
                 with os.scandir(directory) as children:
                     for child in sorted(children, key=lambda c: c.name):
+                        if child.name.startswith(_PARTIAL):
+                            continue  # an upload being written: listed once it is renamed into place
                         shown = f"{prefix}/{child.name}" if prefix else child.name
                         try:
                             path = safe_path(shown)
@@ -188,7 +192,7 @@ class LocalIntegration(Integration):
             # mkdir may have met a link created meanwhile: check again where the file really lands.
             if not target.parent.resolve().is_relative_to(self.folder()):
                 raise IntegrationError(f"Refusing path {path!r}: it goes through a symbolic link.")
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=_PARTIAL)
             try:
                 with os.fdopen(descriptor, "wb") as handle:
                     shutil.copyfileobj(content, handle, CHUNK)

@@ -64,6 +64,7 @@ def test_links_special_files_and_unsafe_names_are_refused(docs: Path, tmp_path: 
     write(docs / "back\\slash.txt", b"x")
     write(docs / "line\nbreak.txt", b"x")
     write(docs / "sub" / "tab\there", b"x")
+    write(docs / ".informer-upload-x1y2z3", b"half an upload")
     (docs / "latin1-\xe9.txt".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(b"x")
 
     # when

@@ -365,3 +365,15 @@ def test_validate_refuses(server: S3Server, changes: dict[str, str], field: str,
 def test_validate_accepts_the_loopback_server_once_allowed_and_aws_without_an_endpoint(server: S3Server) -> None:
     bucket(server).validate()
     bucket(server, endpointUrl="", region="eu-central-1", bucket="my.bucket-2024").validate()
+
+
+def test_a_request_to_another_host_than_the_endpoint_is_stopped_before_it_is_sent(server: S3Server) -> None:
+    client = bucket(server)._client()
+
+    class Request:
+        url = f"http://elsewhere.example/{server.bucket}/docs/a.txt"
+
+    with pytest.raises(IntegrationError) as caught:
+        client.meta.events.emit("before-send.s3.GetObject", request=Request())
+
+    assert caught.value.message == "Refusing a request to another host than the endpoint's (127.0.0.1)."
