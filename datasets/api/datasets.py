@@ -53,6 +53,10 @@ DATASET_SORT_FIELDS = {
 }
 # The export formats and their media types, for the schema (without the parameters a response adds).
 EXPORT_MEDIA_TYPES = {name: media.split(";")[0] for name, media in exports.FORMATS.items()}
+# A json export is a JSON document (an array of the rows as objects keyed by field name), not an opaque file.
+EXPORT_SCHEMAS: dict[str, Any] = {
+    "json": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+}
 
 
 class DatasetFilter(django_filters.FilterSet):
@@ -287,7 +291,10 @@ class DatasetViewSet(DatasetLookupMixin, viewsets.GenericViewSet):
         summary="Download the dataset's rows as a file",
         parameters=[OpenApiParameter("format", str, enum=[*exports.FORMATS], description="Default csv.")],
         responses={
-            **{(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in EXPORT_MEDIA_TYPES.values()},
+            **{
+                (200, media): OpenApiResponse(EXPORT_SCHEMAS.get(name, OpenApiTypes.BINARY))
+                for name, media in EXPORT_MEDIA_TYPES.items()
+            },
         },
     )
     def export(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:

@@ -6,8 +6,11 @@ import io
 import json
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
 from datasets.api.common import content_disposition
 from tests.conftest import client_for
@@ -57,6 +60,24 @@ def test_json(roles: DatasetRoles) -> None:
     ]
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == "attachment; filename=\"sales.json\"; filename*=UTF-8''sales.json"
+
+
+def test_the_schema_describes_each_format_as_it_is_answered(roles: DatasetRoles) -> None:
+    # given
+    schema = yaml.safe_load(APIClient().get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi").content)
+    answers = schema["paths"]["/api/datasets/{id}/export"]["get"]["responses"]["200"]["content"]
+
+    # when
+    rows = json.loads(content(download(roles, "?format=json")))
+
+    # then: a json export is a document a client parses, the other formats opaque files
+    jsonschema.validate(rows, answers["application/json"]["schema"])
+    assert answers["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"type": "object", "additionalProperties": True},
+    }
+    assert answers["text/csv"]["schema"] == {"type": "string", "format": "binary"}
+    assert answers[XLSX]["schema"] == {"type": "string", "format": "binary"}
 
 
 def test_xlsx(roles: DatasetRoles) -> None:
