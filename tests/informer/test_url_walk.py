@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
 from datasets.models import Snapshot
+from informer.models import User
 from jobs.blueprints import BLUEPRINTS
 from jobs.models import JobAction, JobAttachment, JobDataset
 from jobs.services import shares as share_services
 from jobs.services.actions import attachment_upload
 from jobs.services.drafts import draft_edit
+from library.models import Library, LibraryFile
+from library.services.shares import library_grant_owner
+from library.services.sync import library_sync
 from runs.models import Run, Worker
 from tests.conftest import client_for
 from tests.datasets.factories import DatasetFactory, stored_generation
@@ -53,10 +58,13 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
         "datasets": "dataset",
         "snapshots": "snapshot",
         "datasources": "datasource",
+        "libraries": "library",
+        "files": "library file",
     },
     "job_pk": "job",
     "dataset_pk": "dataset",
     "datasource_pk": "datasource",
+    "library_pk": "library",
     "action_pk": "action",
     "alias": "job dataset",
     "principal_id": "principal",
@@ -65,12 +73,21 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
         "job-action-drivers": "action driver",
         "job-attachment-drivers": "attachment driver",
         "datasource-drivers": "datasource driver",
+        "library-drivers": "library driver",
     },
     "template_id": "template",
 }
 # Kinds of object that belong to no tenant (registered drivers, blueprints, cluster workers): tenant B
 # is no stranger to them, so the walk only asks that it cannot change anything through them.
-GLOBAL_KINDS = {"job driver", "action driver", "attachment driver", "datasource driver", "template", "worker"}
+GLOBAL_KINDS = {
+    "job driver",
+    "action driver",
+    "attachment driver",
+    "datasource driver",
+    "library driver",
+    "template",
+    "worker",
+}
 
 # Bodies that would be a valid write on the route if the caller were allowed; the rest get {}.
 BODIES: dict[str, dict[str, Any]] = {
@@ -81,6 +98,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "job-share-detail": {"accessLevel": 3},
     "datasource-detail": {"description": "changed"},
     "datasource-share-detail": {"accessLevel": 3},
+    "library-detail": {"description": "changed"},
+    "library-share-detail": {"accessLevel": 3},
     "token-list": {"name": "sneaky"},
     "job-list": {"type": "email", "name": "Sneaky", "interval": "@daily"},
 }
@@ -178,6 +197,19 @@ class World:
         return build_url(route, self.kwargs(route))
 
 
+def library_with_a_file(owner: Any, settings: Any, tmp_path: Path) -> Library:
+    """A local library of ``owner``, synced, holding the folder ``guides`` and the file ``guides/a.txt``."""
+    settings.INFORMER_LIBRARY_ROOT = tmp_path / "library-root"
+    (settings.INFORMER_LIBRARY_ROOT / "docs" / "guides").mkdir(parents=True)
+    (settings.INFORMER_LIBRARY_ROOT / "docs" / "guides" / "a.txt").write_bytes(b"alpha")
+    library = Library.objects.create(tenant=owner.tenant, owner=owner, name="Docs", slug="docs", type="local")
+    library.settings = {"path": "docs"}
+    library.save()
+    library_grant_owner(library, owner)
+    assert library_sync(library=library).success
+    return library
+
+
 @pytest.fixture
 def world(tenant, settings, tmp_path) -> World:
     settings.MEDIA_ROOT = tmp_path
@@ -199,6 +231,7 @@ def world(tenant, settings, tmp_path) -> World:
     snapshot = Snapshot.objects.create(dataset=dataset, generation=stored_generation(dataset, [], [[]]))
     draft_edit(job=job)
     run = Run.objects.create(job=job, tenant=tenant, owner_id=owner.pk, trigger="manual")
+    library = library_with_a_file(owner, settings, tmp_path)
     worker = Worker.objects.create(name="worker-1", host="host-a", pid=1234)
     staff = UserFactory(username="staff-a", tenant=tenant, is_staff=True, is_superuser=True)
 
@@ -219,6 +252,9 @@ def world(tenant, settings, tmp_path) -> World:
         "dataset": str(dataset.pk),
         "datasource": str(dataset.datasource_id),
         "datasource driver": "sqlite",
+        "library": str(library.pk),
+        "library file": str(LibraryFile.objects.get(library=library, path="guides/a.txt").pk),
+        "library driver": "local",
         "snapshot": str(snapshot.pk),
         "principal": f"user:{colleague.pk}",
         "job driver": "email",
@@ -318,6 +354,35 @@ def test_natural_ids_do_not_cross_tenants_either(world, db_state):
         if "get" in route.methods:
             assert world.owner_a.get(url).status_code == 200, url
     assert len(routes) >= 10
+    assert db_state() == before
+
+
+def test_library_natural_ids_do_not_cross_tenants_either(world, db_state):
+    # given: tenant B has a library "docs" too; B names A's by natural id wherever a route takes a library
+    beta_owner = User.objects.get(username="owner-b")
+    theirs = Library.objects.create(tenant=beta_owner.tenant, owner=beta_owner, name="Docs", slug="docs", type="local")
+    library_grant_owner(theirs, beta_owner)
+    before = db_state()
+    routes = [
+        route for route in OBJECT_ROUTES if any(parameter_kind(route, name) == "library" for name in route.parameters)
+    ]
+
+    for route in routes:
+        kwargs = world.kwargs(route)
+        for name in route.parameters:
+            if parameter_kind(route, name) == "library":
+                kwargs[name] = "alpha:docs"
+        url = build_url(route, kwargs)
+        for method in route.methods:
+            # when
+            response = _request(world.user_b, method, url, route)
+
+            # then
+            assert response.status_code == 404, (method, url)
+        # while tenant A's owner reaches the same URL
+        if "get" in route.methods:
+            assert world.owner_a.get(url).status_code == 200, url
+    assert len(routes) >= 8
     assert db_state() == before
 
 
