@@ -4,7 +4,8 @@ Cells are read out of each row's JSON array by position with the database's own 
 (PostgreSQL ``cells ->> N``, SQLite ``json_extract(cells, '$[N]')``), typed by the field's dataType:
 numbers compare as numbers (2 < 10), dates and datetimes as points in time, text case-insensitively. Only
 a field's position, an integer taken from the stored fields, ever reaches the SQL; every value is a
-parameter. A page without sort, ``q`` or ``filter`` is an index range on the key (generation, position).
+parameter. A page without sort, ``q`` or ``filter`` is an index range on the key (generation, position);
+a sorted one reads the generation's sort index on that field once ``sort_indexes`` has built it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db.models import (
 from django.db.models.expressions import Func, OrderBy
 from django.db.models.functions import Collate, Lower
 
+from datasets import sort_indexes
 from datasets.models import DatasetRow, Generation
 from informer.api.exceptions import DomainError
 
@@ -69,17 +71,16 @@ class Cell(Func):
                 "boolean": f"(CASE WHEN jsonb_typeof({value}) = 'boolean' THEN {value}::boolean END)",
             }[self.kind]
             return sql, [*params]
-        path = f"$[{index}]"
-        value = f"json_extract({cells}, %s)"
+        # The path is written out, not a parameter: SQLite matches a sort index's expression only to the
+        # same literal text (datasets.sort_indexes).
+        path = f"'$[{index}]'"
+        value = f"json_extract({cells}, {path})"
         if self.kind == "text":
-            return value, [*params, path]
+            return value, [*params]
         if self.kind == "time":
-            return f"CAST(round((julianday({value}) - 2440587.5) * 86400000.0) AS INTEGER)", [*params, path]
+            return f"CAST(round((julianday({value}) - 2440587.5) * 86400000.0) AS INTEGER)", [*params]
         types = "'integer', 'real'" if self.kind == "number" else "'true', 'false'"
-        return (
-            f"(CASE WHEN json_type({cells}, %s) IN ({types}) THEN {value} END)",
-            [*params, path, *params, path],
-        )
+        return f"(CASE WHEN json_type({cells}, {path}) IN ({types}) THEN {value} END)", [*params, *params]
 
 
 def _sortable_text(index: int) -> Expression:
@@ -241,6 +242,9 @@ def data_page(
         index, item = _index(fields, sort[1:] if descending else sort, "sort")
         kind = _kind(item.get("dataType"))
         key = _sortable_text(index) if kind == "text" else Cell(index, kind)
+        if generation_id:
+            # Built on the first sort by this field, on exactly this key: the ORDER BY below reads it.
+            sort_indexes.ensure(generation_id=generation_id, position=index, kind=kind, key=key)
         # An empty cell last going up and first going down, as every list of the API orders.
         order.append(key.desc(nulls_first=True) if descending else key.asc(nulls_last=True))
     if not generation_id:

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, ProtectedError, Q
 from django.utils import timezone
 
+from datasets import sort_indexes
 from datasets.models import Dataset, DatasetRow, Generation, GenerationStatus, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ def _insert(generation_id: int, first_position: int, cells: Sequence[str]) -> No
 
 def generation_rows_delete(generation_id: int) -> int:
     """Delete a generation's rows, a range of positions per transaction; the number deleted."""
+    # Its sort indexes first: the deletes then have no index of its own to maintain.
+    sort_indexes.drop_all(generation_id)
     table = connection.ops.quote_name(_TABLE)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -147,6 +150,7 @@ def generations_collect(dataset_id: uuid.UUID | None = None) -> int:
             logger.error("Generation %s was pinned while it was being collected; its rows are gone", generation_id)
             continue
         collected += 1
+    sort_indexes.drop_orphans()  # any a timed-out drop or a race with a first sort left behind
     return collected
 
 
