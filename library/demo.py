@@ -18,6 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# The demo library (seed_demo's, owned by the demo user): a local folder of these documents, indexed for search.
+DEMO_FOLDER = "demo-documents"
+DEMO_LIBRARY = {
+    "name": "Demo documents",
+    "slug": "demo-documents",
+    "description": "The demo shop's policies, product guides, a quarterly letter and sales figures, in six formats.",
+    "type": "local",
+    "settings": {"path": DEMO_FOLDER},
+    "embedded": True,
+}
 # Every generated document says it was made at this moment (2026-04-01 09:00:00 UTC).
 WRITTEN_AT = datetime(2026, 4, 1, 9, 0, 0, tzinfo=UTC)
 SHOP = "Northwind Coffee Supply"

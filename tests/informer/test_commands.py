@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from informer.models import ApiToken, Team, Tenant, User, hash_token
 from jobs.models import Job, JobGroupObjectPermission, JobTag, JobUserObjectPermission
+from library.models import Library, LibraryFile
 from tests.conftest import bearer_client
 from tests.factories import JobFactory, TeamFactory, TenantFactory, UserFactory
 
@@ -27,7 +28,10 @@ def run(*args: str) -> str:
 
 
 def counts() -> dict[str, int]:
-    models = [Tenant, User, Group, Team, ApiToken, Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission]
+    models = [
+        *(Tenant, User, Group, Team, ApiToken, Job, JobTag, JobUserObjectPermission, JobGroupObjectPermission),
+        *(Library, LibraryFile),
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -220,6 +224,7 @@ def test_seed_demo_is_idempotent_and_its_login_works():
     # then
     assert counts() == first
     assert first["Job"] == 9  # four demo jobs for each of two owners, and the sales workbook job of 'demo'
+    assert (first["Library"], first["LibraryFile"]) == (1, 15)  # twelve demo documents in three folders
     assert Tenant.objects.filter(slug__in=["default", "acme"]).count() == 2
     assert "Demo data ready." in first_out and "Demo data ready." in second_out
     assert "informer-demo" in first_out

@@ -1,8 +1,10 @@
-"""``manage.py seed_demo``: demo tenants, users, a team and jobs, and a sales dataset; safe to run again.
+"""``manage.py seed_demo``: demo tenants, users, a team and jobs, a sales dataset and a library; safe to run again.
 
 The sales demo is a SQLite file of orders under ``INFORMER_DATASOURCE_ROOT`` (``datasets.demo``), a
 datasource and a dataset on it (refreshed once here, so its rows are readable at once), and a weekly
-``dataset-refresh`` job that refreshes it and emails the rows as an xlsx workbook and a PDF report.
+``dataset-refresh`` job that refreshes it and emails the rows as an xlsx workbook and a PDF report. The
+demo library is a local folder under ``INFORMER_LIBRARY_ROOT`` of a few documents of each format a library
+indexes (``library.demo``), synced once here so that its files are listed at once.
 
 It runs on every ``make run``, so it changes only what it made itself: each object it makes is recorded
 (``informer.DemoRecord``) under the natural key it gave it, and a tenant, user, team or job of that name
@@ -30,12 +32,16 @@ from datasets.services.datasources import datasource_create
 from datasets.services.refresh import dataset_refresh
 from informer import services as identity
 from informer.models import DemoRecord, Team, Tenant, User
-from informer.progress import Progress, progress
+from informer.progress import Progress, logging_silenced, progress
 from jobs.models import Job
 from jobs.services import actions as action_services
 from jobs.services import datasets as job_dataset_services
 from jobs.services import jobs as job_services
 from jobs.services import shares as share_services
+from library import demo as documents
+from library.models import Library
+from library.services.libraries import library_create
+from library.services.sync import SyncResult, library_sync
 
 T = TypeVar("T")
 
@@ -96,6 +102,9 @@ STAFF_PERMISSIONS = frozenset(
         "datasets.refresh_dataset",
         *(f"datasets.{verb}_snapshot" for verb in ("view", "add", "delete")),
         "datasets.view_generation",
+        *(f"library.{verb}_library" for verb in VERBS),
+        "library.sync_library",
+        *(f"library.{verb}_libraryfile" for verb in ("view", "delete")),
         "informer.view_user",
         "informer.view_team",
         *(f"informer.{verb}_apitoken" for verb in VERBS),
@@ -144,8 +153,9 @@ SALES_ATTACHMENTS = [
     },
 ]
 
-# What the progress counts: a tenant, four users, a team, each demo job of two owners, and the sales demo.
-DEMO_OBJECTS = 1 + 4 + 1 + 2 * len(DEMO_JOBS) + 3
+# What the progress counts: a tenant, four users, a team, each demo job of two owners, the sales demo (a
+# datasource, a dataset, a job) and the demo library.
+DEMO_OBJECTS = 1 + 4 + 1 + 2 * len(DEMO_JOBS) + 3 + 1
 
 
 def _counted(make: Callable[..., T]) -> Callable[..., T]:
@@ -206,16 +216,26 @@ class Command(BaseCommand):
                     share_services.share_set(job=shared, principal=team, level=1)
             demo = users["demo"]
             dataset = self._sales(demo) if demo is not None else None
+            library = self._documents(demo) if demo is not None else None
             # What it could not make (a user taken, so no jobs of theirs) is done with too.
             report.advance(DEMO_OBJECTS - report.done)
         # Outside the transaction above: a refresh commits its rows batch by batch.
         refreshed = None
         if dataset is not None and dataset.data_updated_at is None:
             refreshed = dataset_refresh(dataset=dataset)
+        # Likewise a sync: it stores each file's content as it goes.
+        synced: SyncResult | None = None
+        if library is not None and library.synced_at is None:
+            synced = library_sync(library=library)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if refreshed is not None and dataset is not None:
             self.stdout.write(f"  Dataset '{dataset.natural_id}' refreshed: {refreshed.records} rows.")
+        if synced is not None and library is not None:
+            self.stdout.write(f"  Library '{library.natural_id}' synced: {synced.added} files.")
+            if not synced.success:
+                problems = "; ".join(f"{error['path'] or library.name}: {error['error']}" for error in synced.errors)
+                self.notes.append(f"The demo library's sync failed: {problems}")
         logins = [
             f"'{name}'" + (" (superuser)" if user.is_superuser else "")
             for name, user in users.items()
@@ -380,3 +400,22 @@ class Command(BaseCommand):
             action_services.attachment_create(action=action, fields=dict(attachment))
         self._record(DemoRecord.Kind.JOB, key, job)
         return job
+
+    @_counted
+    def _documents(self, owner: User) -> Library | None:
+        """The demo library of ``owner``: its folder of documents (written when missing) and the library on it."""
+        key = f"{owner.tenant.slug}:{documents.DEMO_LIBRARY['slug']}"
+        mine = self._mine(DemoRecord.Kind.LIBRARY, key, Library)
+        if mine is not None:
+            return mine
+        if Library.objects.filter(tenant_id=owner.tenant_id, slug=documents.DEMO_LIBRARY["slug"]).exists():
+            self.notes.append(f"Library '{key}' exists and was not made by seed_demo: it was left as it is.")
+            return None
+        folder = settings.INFORMER_LIBRARY_ROOT / documents.DEMO_FOLDER
+        if not folder.exists():
+            with logging_silenced():  # WeasyPrint logs every step of each PDF, which would break into the bar
+                documents.demo_documents_write(folder)
+        # Read again: the permissions _staff just granted are not in the cached ones of this instance.
+        library = library_create(user=User.objects.get(pk=owner.pk), data=dict(documents.DEMO_LIBRARY))
+        self._record(DemoRecord.Kind.LIBRARY, key, library)
+        return library
