@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -178,11 +177,3 @@ def assert_no_secret(response: Any, *values: str, key: bool = True) -> None:
     if key:
         assert '"password"' not in content
         assert '"secretAccessKey"' not in content
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    """Poll ``condition()`` until it is true (a server thread catching up), failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)

@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
+from informer import secrets
+from library.models import Library
 from tests.conftest import client_for
 from tests.library.api.roles import (
     SECRET,
     assert_error,
     assert_no_secret,
+    grant_add,
     library_state,
     make_folder,
     make_library,
@@ -99,8 +102,7 @@ def test_wrong_webdav_credentials_are_a_readable_failure(webdav_server, owner):
 
     body = answer_of(client_for(owner), library)
 
-    assert body["success"] is False
-    assert "401" in body["message"] or "credentials" in body["message"].lower(), body
+    assert (body["success"], body["message"]) == (False, "The server refused the username or password (HTTP 401).")
     assert_no_secret_text(body, "not-the-password")
 
 
@@ -116,7 +118,8 @@ def test_a_webdav_server_that_is_gone(webdav_server, owner):
     body = answer_of(client_for(owner), library)
 
     assert body["success"] is False
-    assert body["message"]
+    assert body["message"].startswith(f"Request to {webdav_server.url} failed: "), body
+    assert "Connection refused" in body["message"]
 
 
 def test_a_refused_address_stored_before_the_rules_changed_fails_the_test(settings, owner):
@@ -230,3 +233,57 @@ def test_an_unknown_driver_is_a_404(owner):
 def test_anonymous_drivers_are_a_401(api):
     assert_error(api.get("/api/library-drivers"), 401)
     assert_error(api.get("/api/library-drivers/local"), 401)
+
+
+# --- S3 (moto over HTTP) ---------------------------------------------------------------------------------
+
+
+def s3_library(owner: Any, s3_server: Any, **changes: Any) -> Any:
+    """An s3 library on the moto server, created through the API as a client would."""
+    config = s3_server.config(**changes)
+    body = {"name": "Bucket", "type": "s3", "settings": {**config.settings, **config.secrets}}
+    response = client_for(grant_add(owner)).post("/api/libraries", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["settings"]["hasSecretAccessKey"] is True
+    return Library.objects.get(pk=response.json()["id"])
+
+
+def test_an_s3_bucket_that_answers_and_syncs(s3_server, owner):
+    # given
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key="docs/a.txt", Body=b"alpha")
+    library = s3_library(owner, s3_server)
+    client = client_for(owner)
+
+    # when
+    test = answer_of(client, library)
+    sync = client.post(f"/api/libraries/{library.pk}/_sync")
+
+    # then
+    assert test["success"] is True, test
+    assert sync.status_code == 200, sync.content
+    assert (sync.json()["added"], sync.json()["bytes"], sync.json()["success"]) == (1, 5, True)
+    assert_no_secret_text(test, s3_server.secret_access_key)
+
+
+def test_an_s3_bucket_that_does_not_exist_is_a_readable_failure(s3_server, owner):
+    library = s3_library(owner, s3_server, bucket="no-such-bucket-here")
+
+    body = answer_of(client_for(owner), library)
+    sync = client_for(owner).post(f"/api/libraries/{library.pk}/_sync")
+
+    assert (body["success"], body["message"]) == (False, "There is no bucket 'no-such-bucket-here' (NoSuchBucket).")
+    failed = assert_error(sync, 400, "settings")
+    assert failed["message"] == (
+        "settings: The listing failed, so nothing was changed: There is no bucket 'no-such-bucket-here' (NoSuchBucket)."
+    )
+
+
+def test_wrong_s3_credentials_are_a_readable_failure(s3_server, owner):
+    s3_server.require_credentials()
+    library = s3_library(owner, s3_server)
+    Library.objects.filter(pk=library.pk).update(secrets_encrypted=secrets.seal_json({"secretAccessKey": "wrong"}))
+
+    body = answer_of(client_for(owner), library)
+
+    assert (body["success"], body["message"]) == (False, "The secret access key was refused (SignatureDoesNotMatch).")
+    assert_no_secret_text(body, s3_server.secret_access_key)
