@@ -126,11 +126,6 @@ def _mib(size: int) -> str:
     return f"{size / 1_048_576:.1f} MiB"
 
 
-def _counts(result: SyncResult) -> dict[str, Any]:
-    """The §9 answer, as the run keeps it and its progress entry shows it."""
-    return dict(result.as_json())
-
-
 def library_errors(result: SyncResult) -> list[str]:
     """The errors about the library as a whole (a failed listing, refused deletions), not one file's."""
     return [error["error"] for error in result.errors if not error.get("path")]
@@ -165,7 +160,7 @@ def _progress_message(progress: SyncProgress) -> str:
 
 def sync(context: RunContext, library: Library, *, allow_mass_delete: bool, entry: ProgressEntry) -> SyncResult:
     """Sync ``library``; ``entry`` follows the files and bytes as they go. Failures become the step's, naming it."""
-    from library.integrations.base import IntegrationError
+    # The remote's failures (a listing that failed, a download) are in the result, not raised.
     from library.services.sync import SyncCancelled, SyncInProgress, library_sync
 
     def progress(state: SyncProgress) -> None:
@@ -179,11 +174,8 @@ def sync(context: RunContext, library: Library, *, allow_mass_delete: bool, entr
         # Someone else's sync of the same library is under way; a retry later may find it free.
         raise StepFailed(f"Syncing {label(library)} failed: {error.message}") from None
     except SyncCancelled as error:  # the run is stopping (cancelled, timed out): the executor says which
-        raise StepFailed(f"Syncing {label(library)} stopped: {error.message}", data=_counts(error.result)) from None
-    except IntegrationError as error:
-        # The remote's own reason (unreachable, refused, a listing cut short): whether a retry helps is its call.
-        raise StepFailed(f"Syncing {label(library)} failed: {error.message}", permanent=error.permanent) from None
-    except DomainError as error:
+        raise StepFailed(f"Syncing {label(library)} stopped: {error.message}", data=error.result.as_json()) from None
+    except DomainError as error:  # the library was deleted meanwhile
         raise StepFailed(f"Syncing {label(library)} failed: {error.message}", permanent=True) from None
 
 
@@ -234,7 +226,7 @@ class LibrarySyncJob(JobTypeDriver):
         except StepFailed as failure:
             entry.end("error", failure.message)
             raise
-        counts = _counts(result)
+        counts = result.as_json()  # the §9 answer
         message = synced_message(library, result)
         kept = {"library": key, "libraryId": str(library.pk), "name": library.name, **counts}
         shown = {name: counts[name] for name in ("added", "updated", "deleted", "unchanged", "skipped", "bytes")}

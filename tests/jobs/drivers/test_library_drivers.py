@@ -486,6 +486,25 @@ def test_a_sync_already_running_fails_the_step_for_a_retry(sync_job, docs):
     assert paths(docs) == []
 
 
+def test_a_run_that_stops_stops_the_sync_and_keeps_what_it_fetched(sync_job, docs):
+    # given: the run is being cancelled
+    context = context_for(sync_job)
+    context.should_stop = lambda: True
+
+    # when
+    with pytest.raises(StepFailed) as failed:
+        job_driver("library-sync").execute(context)
+
+    # then
+    assert failed.value.message == (
+        "Syncing library 'Docs' stopped: The sync was cancelled; the files fetched so far are kept and nothing was "
+        "deleted."
+    )
+    assert failed.value.permanent is False
+    assert failed.value.data["added"] == 0
+    assert paths(docs) == []
+
+
 def test_a_failed_listing_fails_the_step_for_a_retry_and_changes_nothing(sync_job, docs, folder):
     # given: synced once, then the folder goes away
     job_driver("library-sync").execute(context_for(sync_job))
