@@ -17,14 +17,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from informer.api.exceptions import NotFound
@@ -39,6 +39,7 @@ __all__ = [
     "content_spool",
     "content_store",
     "contents_collect",
+    "contents_keep",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,30 +101,48 @@ def storage_name_for(sha256: str) -> str:
     return f"library/{sha256[:2]}/{sha256}"
 
 
+def contents_keep(spooled: Sequence[Spooled]) -> dict[str, StoredContent]:
+    """The StoredContent of each spooled content by sha256: the existing ones (locked), the others saved.
+
+    A few queries whatever the number of contents; call it inside the transaction that references them.
+    """
+    wanted = {item.sha256: item for item in spooled}
+    if not wanted:
+        return {}
+    with transaction.atomic():
+        kept = {row.sha256: row for row in StoredContent.objects.select_for_update().filter(pk__in=list(wanted))}
+        saved: dict[str, str] = {}
+        for sha256, item in wanted.items():
+            if sha256 in kept:
+                continue
+            item.file.seek(0)
+            # The storage may give another name when the file is there already (left by a collection that
+            # has not removed it yet, or by a crash): the row records whichever name it gave.
+            saved[sha256] = default_storage.save(storage_name_for(sha256), File(item.file))
+        if not saved:
+            return kept
+        # A concurrent transaction storing the same bytes makes the insert wait for it, then skip the row.
+        StoredContent.objects.bulk_create(
+            [StoredContent(sha256=sha, size=wanted[sha].size, storage_name=name) for sha, name in saved.items()],
+            ignore_conflicts=True,
+        )
+        for row in StoredContent.objects.select_for_update().filter(pk__in=list(saved)):
+            kept[row.sha256] = row
+            if row.storage_name != saved[row.sha256]:
+                default_storage.delete(saved[row.sha256])  # the other transaction's copy is the one kept
+        return kept
+
+
 def content_keep(spooled: Spooled) -> StoredContent:
     """The StoredContent of ``spooled``: the existing one (locked) or a new one saved into storage."""
-    with transaction.atomic():
-        existing = StoredContent.objects.select_for_update().filter(pk=spooled.sha256).first()
-        if existing is not None:
-            return existing
-        spooled.file.seek(0)
-        # The storage may give another name when the file is there already (left by a collection that
-        # has not removed it yet, or by a crash): the row records whichever name it gave.
-        name = default_storage.save(storage_name_for(spooled.sha256), File(spooled.file))
-        try:
-            with transaction.atomic():
-                return StoredContent.objects.create(sha256=spooled.sha256, size=spooled.size, storage_name=name)
-        except IntegrityError:
-            # Another transaction stored the same bytes meanwhile: keep its copy, drop ours.
-            default_storage.delete(name)
-            return StoredContent.objects.select_for_update().get(pk=spooled.sha256)
+    return contents_keep([spooled])[spooled.sha256]
 
 
 def content_store(
     stream: Iterator[bytes] | Iterable[bytes] | IO[bytes], *, max_bytes: int | None = None
 ) -> StoredContent:
     """Stream ``stream`` into storage once per sha256 (see ``content_spool`` and ``content_keep``)."""
-    with content_spool(stream, max_bytes=max_bytes) as spooled:
+    with content_spool(stream, max_bytes=max_bytes) as spooled, transaction.atomic():
         return content_keep(spooled)
 
 

@@ -1,14 +1,14 @@
 """Syncing a library: its integration listed, new and changed files fetched, the ones gone deleted (§9).
 
-The sync never loses a file. It claims the library with a conditional UPDATE of ``sync_started_at`` that
-only one caller can win (a second one gets ``SyncInProgress``, a 409), and renews the claim while it
-works; a claim nobody renewed for an hour belongs to a process that died and is taken over. A listing
-that fails is a failed sync that changed nothing. Files are compared by (size, mtime, etag) with what the
-last listing said: unchanged ones are not downloaded; new and changed ones are streamed into a temporary
-file with their sha256 computed, kept once per sha256, and only then is the file's row updated, so a
-download that fails leaves the previous copy (and its row) as it was. Deletions come last, only after a
-complete listing and a sync that was not cancelled, never of a row written after the listing began (an
-upload meanwhile), and never of more than half the library's files at once unless ``allow_mass_delete``.
+The sync never loses a file. It holds the library's claim (``sync_state``), so it is the only one. A
+listing that fails is a failed sync that changed nothing. Files are compared by (size, mtime, etag) with
+what the last listing said: unchanged ones are not downloaded; new and changed ones are streamed into a
+temporary file with their sha256 computed, and only once the download is complete are they kept (once
+per sha256) and their rows written, so a download that fails leaves the previous copy (and its row) as it
+was. Rows are written a batch of files at a time, in one short transaction that holds no download.
+Deletions come last, only after a complete listing and a sync that was not cancelled, never of a row
+written after the listing began (an upload meanwhile), and never of more than half the library's files at
+once unless ``allow_mass_delete``.
 """
 
 from __future__ import annotations
@@ -19,23 +19,31 @@ import mimetypes
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from informer.api.exceptions import Conflict, DomainError
-from library.content import ContentTooLarge, Spooled, content_keep, content_spool, contents_collect
+from library.content import ContentTooLarge, Spooled, content_spool, contents_collect, contents_keep
 from library.integrations.base import Integration, IntegrationError, RemoteEntry
 from library.integrations.paths import ancestors_of, filename_of, parent_of
 from library.integrations.registry import integration_for
 from library.models import FileOrigin, IndexStatus, Library, LibraryFile
 from library.services.files import library_totals_update, size_text
 from library.services.libraries import library_config
+from library.services.sync_state import (
+    Claim,
+    SyncCancelled,
+    SyncInProgress,
+    SyncProgress,
+    SyncResult,
+    sync_claim,
+    sync_claimed,
+)
 
 __all__ = [
     "SyncCancelled",
@@ -49,122 +57,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STALE_SECONDS = 3600  # a claim not renewed for this long belongs to a sync that died
-RENEW_SECONDS = 30.0  # how often a running sync renews its claim
 REPORT_SECONDS = 0.5  # unchanged files are reported at most this often
 PROGRESS_BYTES = 4 * 1024 * 1024  # a long download is reported every this many bytes
 DELETE_BATCH = 500
-
-
-class SyncInProgress(Conflict):
-    """Another sync of this library is running: the 409."""
-
-    def __init__(self, message: str = "The library is being synced; try again once that sync has finished.") -> None:
-        super().__init__(message)
-
-
-class SyncCancelled(Exception):
-    """The sync stopped because its ``cancelled`` callback said so; what it fetched so far is kept, nothing deleted."""
-
-    def __init__(self, result: SyncResult) -> None:
-        self.message = "The sync was cancelled; the files fetched so far are kept and nothing was deleted."
-        super().__init__(self.message)
-        self.result = result
-
-
-@dataclass
-class SyncProgress:
-    """How far a sync is: files handled of those listed, and bytes downloaded."""
-
-    files_done: int
-    files_total: int
-    bytes_done: int
-
-
-@dataclass
-class SyncResult:
-    """What a sync did (the §9 answer of ``_sync``); ``bytes`` counts the bytes of the files it stored."""
-
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    bytes: int = 0
-    duration: int = 0  # milliseconds
-    errors: list[dict[str, str]] = field(default_factory=list)
-    success: bool = True
-
-    def error(self, path: str, message: str) -> None:
-        """Report a problem with ``path`` ("" for the library as a whole)."""
-        self.errors.append({"path": path, "error": message})
-
-    def as_json(self) -> dict[str, Any]:
-        """The API's answer."""
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "bytes": self.bytes,
-            "duration": self.duration,
-            "errors": [dict(error) for error in self.errors],
-            "success": self.success,
-        }
-
-
-def sync_stale_before(now: dt.datetime | None = None) -> dt.datetime:
-    """Claims older than this are abandoned: their sync died without releasing them."""
-    return (now or timezone.now()) - dt.timedelta(seconds=STALE_SECONDS)
-
-
-def sync_claimed(library: Library) -> bool:
-    """Whether a live sync holds ``library`` now (an abandoned claim does not count)."""
-    started = library.sync_started_at
-    return started is not None and started >= sync_stale_before()
-
-
-@dataclass
-class Claim:
-    """A library held by one sync: ``token`` is the ``sync_started_at`` it wrote."""
-
-    library_id: uuid.UUID
-    token: dt.datetime
-    renewed: float = field(default_factory=time.monotonic)
-
-    def renew(self) -> None:
-        """Keep the claim alive (at most every RENEW_SECONDS); SyncInProgress if another sync took it over."""
-        if time.monotonic() - self.renewed < RENEW_SECONDS:
-            return
-        now = timezone.now()
-        if not Library.objects.filter(pk=self.library_id, sync_started_at=self.token).update(sync_started_at=now):
-            raise SyncInProgress("Another sync took this library over (this one had stalled); it stopped.")
-        self.token, self.renewed = now, time.monotonic()
-
-    def release(self, **fields: Any) -> None:
-        """Let the next sync in, writing ``fields`` with it (a claim another sync took over is left to it)."""
-        Library.objects.filter(pk=self.library_id, sync_started_at=self.token).update(sync_started_at=None, **fields)
-
-
-@contextmanager
-def sync_claim(library_id: uuid.UUID) -> Iterator[Claim]:
-    """Hold the library's sync claim for the block; SyncInProgress (409) when another sync holds it."""
-    now = timezone.now()
-    # One conditional UPDATE: of two callers only one matches the row.
-    free = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=sync_stale_before(now))
-    if not Library.objects.filter(free, pk=library_id).update(sync_started_at=now):
-        if not Library.objects.filter(pk=library_id).exists():
-            raise DomainError("The library no longer exists.")
-        raise SyncInProgress()
-    claim = Claim(library_id=library_id, token=now)
-    try:
-        yield claim
-    finally:
-        try:
-            claim.release()
-        except DatabaseError:  # the service's database went away: the claim goes stale and is taken over
-            logger.exception("Could not release the sync claim of library %s", library_id)
+# Downloaded files wait in their temporary files until this many, this many bytes or this long, then
+# their contents and rows are written in one transaction (one commit rather than one per file).
+WRITE_FILES = 100
+WRITE_BYTES = 64 * 1024 * 1024
+WRITE_SECONDS = 1.0
 
 
 def library_sync(
@@ -235,6 +135,11 @@ class _Sync:
         self.bytes_done = 0
         self.failed = False  # a download failed or the deletions were refused
         self.reported = time.monotonic()
+        # Downloaded, not written yet: (entry, row, spooled), their temporary files held open by ``spools``.
+        self.pending: list[tuple[RemoteEntry, _Row | None, Spooled]] = []
+        self.pending_bytes = 0
+        self.pending_since = time.monotonic()
+        self.spools = ExitStack()
 
     # The steps
 
@@ -258,8 +163,14 @@ class _Sync:
         self._folders(folders)
         completed = False
         try:
-            for path in sorted(files):
-                self._file(integration, files[path])
+            with self.spools:
+                try:
+                    for path in sorted(files):
+                        self._file(integration, files[path])
+                except SyncCancelled:
+                    self._write()  # what was fetched completely is kept
+                    raise
+                self._write()
             completed = True
         finally:
             if completed:
@@ -345,11 +256,9 @@ class _Sync:
             self._done(force=True)
             return
         try:
-            with (
-                integration.download(entry.path) as chunks,
-                content_spool(self._counted(chunks), max_bytes=self.limit) as spooled,
-            ):
-                self._store(entry, row, spooled)
+            with integration.download(entry.path) as chunks:
+                # The temporary file stays open (in ``spools``) until its batch is written.
+                spooled = self.spools.enter_context(content_spool(self._counted(chunks), max_bytes=self.limit))
         except ContentTooLarge:  # it grew past the limit since the listing
             self._skip(entry, row)
         except (IntegrationError, OSError) as error:
@@ -357,13 +266,49 @@ class _Sync:
             kept = "the previous copy is kept" if row is not None and row.sha256 else "it was not stored"
             self.result.error(entry.path, f"Download failed, {kept}: {message}")
             self.failed = True
+        else:
+            self.pending.append((entry, row, spooled))
+            self.pending_bytes += spooled.size
+            if (
+                len(self.pending) >= WRITE_FILES
+                or self.pending_bytes >= WRITE_BYTES
+                or time.monotonic() - self.pending_since >= WRITE_SECONDS
+            ):
+                self._write()
         self._done(force=True)
 
-    def _store(self, entry: RemoteEntry, row: _Row | None, spooled: Spooled) -> None:
-        """Keep the spooled content and point the file's row at it, in one transaction."""
+    def _write(self) -> None:
+        """Keep the downloaded contents and point their rows at them, in one transaction; then let them go."""
+        pending, self.pending = self.pending, []
+        self.pending_bytes, self.pending_since = 0, time.monotonic()
+        if not pending:
+            return
+        try:
+            with transaction.atomic():
+                self._rows(pending)
+        except IntegrityError:
+            # A row was written at one of these paths meanwhile (an upload): one transaction per file, so
+            # only that one is left to the next sync.
+            for item in pending:
+                try:
+                    with transaction.atomic():
+                        self._rows([item])
+                except IntegrityError:
+                    self.result.error(
+                        item[0].path, "Not synced: the file was written meanwhile; the next sync takes it."
+                    )
+        finally:
+            self.spools.close()  # the temporary files (the stack takes the next batch's afterwards)
+
+    def _rows(self, pending: list[tuple[RemoteEntry, _Row | None, Spooled]]) -> None:
+        """Keep the contents of ``pending`` and create or update their rows (inside the caller's transaction)."""
         now = timezone.now()
-        with transaction.atomic():
-            content = content_keep(spooled)
+        contents = contents_keep([spooled for _, _, spooled in pending])
+        created: list[LibraryFile] = []
+        counts = {"added": 0, "updated": 0, "bytes": 0}
+        dropped: set[str] = set()
+        for entry, row, spooled in pending:
+            content = contents[spooled.sha256]
             # The size and sha256 are those of the bytes stored, which may be newer than the listing;
             # the listing's etag and mtime then differ from the next listing's, which fetches it again.
             fields: dict[str, Any] = {
@@ -378,26 +323,30 @@ class _Sync:
             if row is None or content.sha256 != row.sha256:
                 fields.update(index_status=IndexStatus.PENDING, index_error="", indexed_at=None, chunks=0)
             if row is None:
-                try:
-                    with transaction.atomic():
-                        LibraryFile.objects.create(
-                            library_id=self.library.pk,
-                            path=entry.path,
-                            filename=filename_of(entry.path),
-                            parent_id=self.folder_ids.get(parent_of(entry.path)),
-                            origin=FileOrigin.SYNC,
-                            **fields,
-                        )
-                except IntegrityError:
-                    self.result.error(entry.path, "Not synced: the file was written meanwhile; the next sync takes it.")
-                    return
-                self.result.added += 1
+                created.append(
+                    LibraryFile(
+                        library_id=self.library.pk,
+                        path=entry.path,
+                        filename=filename_of(entry.path),
+                        parent_id=self.folder_ids.get(parent_of(entry.path)),
+                        origin=FileOrigin.SYNC,
+                        created_at=now,
+                        **fields,
+                    )
+                )
+                counts["added"] += 1
             else:
                 LibraryFile.objects.filter(pk=row.id).update(**fields)
                 if row.sha256 != content.sha256:
-                    self.dropped.add(row.sha256)
-                self.result.updated += 1
-        self.result.bytes += content.size
+                    dropped.add(row.sha256)
+                counts["updated"] += 1
+            counts["bytes"] += content.size
+        LibraryFile.objects.bulk_create(created, batch_size=500)
+        # Counted once written: a batch rolled back and written again file by file is not counted twice.
+        self.result.added += counts["added"]
+        self.result.updated += counts["updated"]
+        self.result.bytes += counts["bytes"]
+        self.dropped |= dropped
 
     def _skip(self, entry: RemoteEntry, row: _Row | None) -> None:
         """List a file over the size limit as skipped, saying why, with no content."""
