@@ -2,9 +2,11 @@
 """Fuzz the live API against its own OpenAPI schema with schemathesis.
 
 A fresh SQLite database in a temporary directory is migrated and seeded (a tenant, two users, API
-tokens, a job with an action and a file attachment, one run), the service is started on a free
-loopback port, and ``st run`` exercises every operation of ``/api/schema``. The run fails on any server
-error, on a response that does not match its documented schema, content type or status code.
+tokens, a job with an action, a file attachment, a dataset association and one run; a SQLite
+datasource on a small generated file under a private INFORMER_DATASOURCE_ROOT, a dataset on it
+refreshed once, a snapshot, and a share of each), the service is started on a free loopback port,
+and ``st run`` exercises every operation of ``/api/schema``. The run fails on any server error, on
+a response that does not match its documented schema, content type or status code.
 
 The fixed ids of the seeded objects reach schemathesis through environment variables that
 ``.ci/schemathesis.toml`` reads, so that id-taking routes answer with real objects and not only 404s.
@@ -20,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +43,7 @@ CHECKS = ",".join(
     ]
 )
 TENANT = "fuzz"
+SOURCE_FILE = "orders.sqlite3"
 OWNER = "fuzz-owner"
 COLLEAGUE = "fuzz-colleague"
 
@@ -123,6 +127,7 @@ def service_env(workdir: Path) -> dict[str, str]:
         INFORMER_VAR_DIR=str(workdir / "var"),
         DATABASE_URL=f"sqlite:///{workdir / 'informer.sqlite3'}",
         MEDIA_ROOT=str(workdir / "media"),
+        INFORMER_DATASOURCE_ROOT=str(workdir / "datasources"),
         DJANGO_SETTINGS_MODULE="informer.settings",
         PYTHONUNBUFFERED="1",
     )
@@ -142,6 +147,17 @@ def seed(python: Path, env: dict[str, str]) -> dict[str, Any]:
     manage(python, env, "create_tenant", TENANT)
     manage(python, env, "create_user", OWNER, "--tenant", TENANT, "--staff", "--email", "owner@example.com")
     manage(python, env, "create_user", COLLEAGUE, "--tenant", TENANT)
+    # Creating a datasource is a capability of its own (SPEC §8), which the tenant's staff are given.
+    manage(
+        python,
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import Permission; from informer.models import User; "
+        f"User.objects.get(username={OWNER!r}).user_permissions.add("
+        "Permission.objects.get(content_type__app_label='datasets', codename='add_datasource'))",
+    )
+    make_source(Path(env["INFORMER_DATASOURCE_ROOT"]) / SOURCE_FILE)
     token = manage(python, env, "create_api_token", OWNER, "--name", "schemathesis")
     # DELETE /api/tokens/{id} is pointed at this one, so the run never revokes the token it uses.
     spare = manage(python, env, "create_api_token", OWNER, "--name", "spare")
@@ -176,6 +192,17 @@ def seed_over_http(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         b"some notes\n",
         content_type="text/plain",
     )
+    datasets = seed_datasets(base, token, colleague)
+    association = call(
+        base,
+        token,
+        "POST",
+        f"/api/jobs/{job['id']}/datasets",
+        {"alias": "orders", "datasetId": datasets["dataset_id"], "snapshots": {"when": "after"}},
+    )
+    doomed_association = call(
+        base, token, "POST", f"/api/jobs/{job['id']}/datasets", {"alias": "doomed", "datasetId": datasets["dataset_id"]}
+    )
     run = call(base, token, "POST", f"/api/jobs/{job['id']}", {})
     doomed_run = call(base, token, "POST", f"/api/jobs/{job['id']}", {})
     return {
@@ -189,6 +216,55 @@ def seed_over_http(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         "run_id": run["id"],
         "doomed_run_id": doomed_run["id"],
         "principal_id": colleague,
+        "alias": association["alias"],
+        "doomed_alias": doomed_association["alias"],
+        **datasets,
+    }
+
+
+def make_source(path: Path) -> None:
+    """A small SQLite database of orders (text, integers, reals, dates, booleans, nulls) to read from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, region TEXT, amount REAL, quantity INTEGER,"
+            " ordered_on DATE, paid BOOLEAN, note TEXT)"
+        )
+        db.executemany(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (n, ("West", "East", "North")[n % 3], n * 12.5, n % 7, f"2024-01-{n % 28 + 1:02d}", n % 2, None)
+                for n in range(1, 51)
+            ],
+        )
+    db.close()
+
+
+def seed_datasets(base: str, token: str, colleague: str) -> dict[str, Any]:
+    """A datasource, a dataset refreshed once (rows, fields, a generation) and a snapshot, each shared."""
+    source = {"type": "sqlite", "database": SOURCE_FILE}
+    datasource = call(base, token, "POST", "/api/datasources", {"name": "Orders source", **source})
+    doomed_datasource = call(base, token, "POST", "/api/datasources", {"name": "Doomed source", **source})
+    definition = {
+        "datasourceId": datasource["id"],
+        "query": "SELECT * FROM orders WHERE amount >= :minimum ORDER BY id",
+        "params": [{"name": "minimum", "type": "number", "default": 0}],
+    }
+    dataset = call(base, token, "POST", "/api/datasets", {"name": "Orders", **definition})
+    doomed_dataset = call(base, token, "POST", "/api/datasets", {"name": "Doomed", **definition})
+    call(base, token, "POST", f"/api/datasets/{dataset['id']}/_refresh", {})
+    snapshots = f"/api/datasets/{dataset['id']}/snapshots"
+    snapshot = call(base, token, "POST", snapshots, {"name": "Seeded", "note": "the first refresh"})
+    doomed_snapshot = call(base, token, "POST", snapshots, {"name": "Doomed"})
+    call(base, token, "PUT", f"/api/datasources/{datasource['id']}/shares/{colleague}", {"accessLevel": 1})
+    call(base, token, "PUT", f"/api/datasets/{dataset['id']}/shares/{colleague}", {"accessLevel": 2})
+    return {
+        "datasource_id": datasource["id"],
+        "doomed_datasource_id": doomed_datasource["id"],
+        "dataset_id": dataset["id"],
+        "doomed_dataset_id": doomed_dataset["id"],
+        "snapshot_id": snapshot["id"],
+        "doomed_snapshot_id": doomed_snapshot["id"],
     }
 
 
