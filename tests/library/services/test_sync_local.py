@@ -476,3 +476,38 @@ def test_a_file_that_became_a_folder_and_back(library: Library, folder: Path) ->
     assert files_of(library)["x"] == (True, 0, "", None, IndexStatus.PENDING)
     assert files_of(library)["x/inner.txt"][3] == "x"
     assert not StoredContent.objects.filter(pk=sha(b"file")).exists()
+
+
+def test_files_are_written_in_batches_and_a_row_written_meanwhile_is_left_alone(
+    library: Library, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given batches of two files, and an upload recording c.txt while the sync fetches it
+    from library.services import sync as sync_services
+
+    monkeypatch.setattr(sync_services, "WRITE_FILES", 2)
+    for name in ("a", "b", "c", "d", "e"):
+        write(folder / f"{name}.txt", name.encode())
+    written: list[int] = []
+
+    def upload_meanwhile(progress: SyncProgress) -> None:
+        written.append(LibraryFile.objects.filter(library=library, directory=False).count())
+        if progress.files_done == 2:
+            LibraryFile.objects.create(library=library, path="c.txt", filename="c.txt", sha256="", size=9)
+
+    # when
+    result = library_sync(library=library, progress=upload_meanwhile)
+
+    # then: rows appear two by two; c.txt keeps the upload's row, the others are added
+    assert written == [0, 0, 2, 3, 4, 4, 5]
+    assert result.errors == [
+        {"path": "c.txt", "error": "Not synced: the file was written meanwhile; the next sync takes it."}
+    ]
+    assert (result.added, result.bytes) == (4, 4)
+    assert LibraryFile.objects.values_list("size", "sha256").get(path="c.txt") == (9, "")
+    assert sorted(LibraryFile.objects.filter(library=library).values_list("path", flat=True)) == [
+        "a.txt",
+        "b.txt",
+        "c.txt",
+        "d.txt",
+        "e.txt",
+    ]
