@@ -126,10 +126,7 @@ def test_an_exception_in_a_driver_becomes_the_runs_error(db, email_step):
 
 @pytest.mark.parametrize(
     ("job_type", "name", "data"),
-    [
-        ("library-sync", "Library sync", {"libraryId": str(uuid.UUID(int=2))}),
-        ("index-files", "Index files", {"libraryId": str(uuid.UUID(int=3))}),
-    ],
+    [("index-files", "Index files", {"libraryId": str(uuid.UUID(int=3))})],
 )
 def test_unavailable_job_types_fail_permanently(db, job_type, name, data):
     # given
