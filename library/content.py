@@ -7,9 +7,9 @@ spooled copy is dropped. ``contents_collect`` deletes the contents no ``LibraryF
 
 Keeping and collecting lock the ``StoredContent`` row (``SELECT … FOR UPDATE``), and collecting checks the
 references again once it holds the lock, so a content that a transaction is about to reference is never
-collected under it. Call ``content_keep``/``content_store`` inside the transaction that makes a file
-reference the content: until it commits, the row it inserted is invisible to collections and the row it
-reused stays locked.
+collected under it. Call ``content_keep``/``contents_keep`` inside the transaction that makes a file
+reference the content (``content_store`` opens one of its own): until it commits, the row it inserted is
+invisible to collections and the row it reused stays locked.
 """
 
 from __future__ import annotations

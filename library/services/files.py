@@ -10,12 +10,13 @@ client announced) and kept once per sha256 (``library.content``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import mimetypes
 import uuid
 from typing import IO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Sum
 from rest_framework import status
 
@@ -37,6 +38,8 @@ __all__ = [
     "library_totals_update",
     "size_text",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_NUMBERED = 10_000  # "name (n).ext": how far file_write looks for a free name
 
@@ -82,6 +85,14 @@ def library_totals_update(library: Library, *, synced_at: dt.datetime | None = N
     Library.objects.filter(pk=library.pk).update(**fields)
     for name, value in fields.items():
         setattr(library, name, value)
+
+
+def _collect(sha256: str) -> None:
+    """Collect the content a write or deletion let go, once it has committed (a failure only leaves disk space)."""
+    try:
+        contents_collect(candidates=[sha256])
+    except (DatabaseError, OSError):
+        logger.exception("Collecting the library content %s failed", sha256)
 
 
 def _checked(path: str, field: str) -> str:
@@ -190,7 +201,7 @@ def _record(
         row.save()
         library_totals_update(library)
         if dropped:
-            transaction.on_commit(lambda: contents_collect(candidates=[dropped]))
+            transaction.on_commit(lambda: _collect(dropped))
     return row
 
 
@@ -254,7 +265,8 @@ def file_write(
 def file_delete(*, file: LibraryFile) -> None:
     """Delete a file on the remote, then its row (its content too when nothing else references it).
 
-    A folder is deleted only when it holds no file or folder the library knows of (409 otherwise).
+    A folder is deleted only when it holds no file or folder the library knows of (409 otherwise); on the
+    remote, whatever it holds that no sync has listed yet goes with it.
     """
     library = file.library
     if file.directory and LibraryFile.objects.filter(parent_id=file.pk).exists():
@@ -268,7 +280,7 @@ def file_delete(*, file: LibraryFile) -> None:
         LibraryFile.objects.filter(pk=file.pk).delete()
         library_totals_update(library)
         if sha256:
-            transaction.on_commit(lambda: contents_collect(candidates=[sha256]))
+            transaction.on_commit(lambda: _collect(sha256))
 
 
 def file_open(*, file: LibraryFile) -> IO[bytes]:
