@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -35,6 +35,8 @@ from datasets.models import DatasetRow, Generation
 from informer.api.exceptions import DomainError
 
 PAGE_LIMIT_MAX = 1000
+# From this offset on, a sorted page on PostgreSQL is read by one scan and sort rather than through the index.
+DEEP_SORTED_START = 50_000
 NUMERIC_TYPES = ("integer", "number")
 TIME_TYPES = ("date", "datetime")
 FILTER_OPERATORS = ("gte", "gt", "lte", "lt", "ne", "in", "contains", "isnull")
@@ -258,6 +260,24 @@ def data_page(
         # Rows are immutable: without q or filter, the count is the generation's, no scan needed.
         total = filtered.count() if (conditions or q) else _records(generation_id)
         page = filtered.order_by(*order, "position").values_list("cells", flat=True)[start : start + limit]
+        if order and start >= DEEP_SORTED_START and connection.vendor == "postgresql":
+            # Deep in a sorted order, walking the sort index means a random heap read for each of the `start`
+            # rows skipped (13.6 s at start=990,000 of 1M, measured); one scan and sort of the generation is
+            # faster there (4.5 s), so such a page is planned without index scans.
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Set for this read alone, then as they were: a caller's transaction goes on with its own plans.
+                cursor.execute("SELECT current_setting('enable_indexscan'), current_setting('enable_indexonlyscan')")
+                before = cursor.fetchone()
+                cursor.execute("SET LOCAL enable_indexscan = off")
+                cursor.execute("SET LOCAL enable_indexonlyscan = off")
+                try:
+                    rows_of_page = list(page)
+                finally:
+                    cursor.execute(
+                        "SELECT set_config('enable_indexscan', %s, true), set_config('enable_indexonlyscan', %s, true)",
+                        before,
+                    )
+            return [dict(zip(names, cells, strict=False)) for cells in rows_of_page], total
     return [dict(zip(names, cells, strict=False)) for cells in page], total
 
 
