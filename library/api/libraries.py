@@ -17,6 +17,7 @@ from rest_framework import generics, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from informer.api.exceptions import DomainError
 from informer.api.permissions import ObjectPermission, object_codenames
 from informer.api.schema import body_choices, error_responses
 from informer.auth import request_user
@@ -191,8 +192,9 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Test a library's stored settings",
-        description="Reaches the remote and lists its root; a failure is `success: false` with the reason, never a "
-        "500.",
+        description="Reaches the remote and lists its root: `success: true` with the latency, or a 400 in the error "
+        "shape whose message on `settings` says why not (wrong credentials, a bucket that does not exist, a host "
+        "that does not answer), never a 500.",
         request=None,
         responses=LibraryTestSerializer,
     )
@@ -200,11 +202,15 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         library = self.get_object()
         # No settings in the body (the stored ones are tested); anything sent is refused, not ignored.
         LibraryTestBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        # A failed test is a 400 (the "a readable 400 from _test"), unlike a datasource's, whose
+        # success false follows §8: a library's remote is a setting to correct, named in the error shape.
         try:
-            config = services.library_config(library)
+            result = services.library_test(config=services.library_config(library))
         except IntegrationError as error:
-            return Response(LibraryTestSerializer(TestResult(success=False, message=error.message)).data)
-        return Response(LibraryTestSerializer(services.library_test(config=config)).data)
+            result = TestResult(success=False, message=error.message)
+        if not result.success:
+            raise DomainError(result.message, field="settings")
+        return Response(LibraryTestSerializer(result).data)
 
     @extend_schema(
         summary="Mirror the library from its remote now",

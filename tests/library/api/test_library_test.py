@@ -42,10 +42,18 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def answer_of(client: Any, library: Any) -> dict[str, Any]:
+    """The test's answer: a success as it comes, a failure (a 400 naming settings) as success false."""
     response = client.post(f"/api/libraries/{library.pk}/_test")
+    if response.status_code == 400:
+        body = response.json()
+        assert set(body["details"]) == {"settings"}, body
+        (message,) = body["details"]["settings"]
+        assert body["message"] == message
+        return {"success": False, "message": message, "latency": None}
     assert response.status_code == 200, response.content
     body = response.json()
     assert set(body) == TEST_KEYS
+    assert body["success"] is True
     return body
 
 
@@ -144,13 +152,14 @@ def test_a_refused_address_stored_before_the_rules_changed_fails_the_test(settin
         ("refused", False, "settings.host: Refusing host 'refused'."),
     ],
 )
-def test_every_failure_is_success_false_with_the_secret_masked(fake, owner, host, success, message):
+def test_every_failure_is_a_400_on_settings_with_the_secret_masked(fake, owner, host, success, message):
     library = make_library(owner, type="fake", settings={"host": host}, password=SECRET)
 
     response = client_for(owner).post(f"/api/libraries/{library.pk}/_test")
 
-    assert response.status_code == 200, response.content
-    assert (response.json()["success"], response.json()["message"]) == (success, message)
+    assert response.status_code == (200 if success else 400), response.content
+    said = response.json()["message"] if success else response.json()["details"]["settings"][0]
+    assert said == message
     assert_no_secret(response)
 
 
