@@ -234,10 +234,9 @@ class LibrarySyncJob(JobTypeDriver):
         if whole:
             # The library as a whole (a listing that failed, deletions refused as too many at once): the
             # mirror is not what the remote holds, and the step fails. A retry can help a listing cut short;
-            # refused deletions (the refusal names allowMassDelete) wait for someone to allow them.
+            # refused deletions wait for someone to allow them.
             entry.end("error", message, **shown)
-            refused = any("allowMassDelete" in text for text in whole)
-            raise StepFailed(message, permanent=refused, data=kept, entry=shown)
+            raise StepFailed(message, permanent=result.mass_delete_refused, data=kept, entry=shown)
         # Files that could not be fetched (their previous copy kept) or names refused: the rest is synced.
         status = "warning" if result.errors else "success"
         entry.end(status, message, **shown)

@@ -233,15 +233,11 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         library = self.get_object()
         body = SyncBodySerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        synced_before = library.synced_at
         result = library_sync(library=library, allow_mass_delete=body.validated_data["allow_mass_delete"])
-        if not result.success:
-            # A sync whose listing failed stops before it records anything, syncedAt included; it reports why
-            # under the path "" (the library as a whole), as it does a refused mass deletion after a listing.
-            synced_after = Library.objects.filter(pk=library.pk).values_list("synced_at", flat=True).first()
-            reason = next((error["error"] for error in result.errors if error["path"] == ""), None)
-            if reason is not None and synced_after == synced_before:
-                raise services.field_error(reason, "settings")
+        if result.listing_failed:
+            # Nothing was changed: the remote's settings or state are what to correct, named as such.
+            reason = next((error["error"] for error in result.errors if error["path"] == ""), "The listing failed.")
+            raise services.field_error(reason, "settings")
         return Response(result.as_json())
 
 

@@ -152,6 +152,7 @@ class _Sync:
         except IntegrationError as error:
             result.error("", f"The listing failed, so nothing was changed: {error.message}")
             result.success = False
+            result.listing_failed = True
             return
         for refused in listing.refused:
             result.error(refused.name, f"Refused: {refused.reason}.")
@@ -391,6 +392,7 @@ class _Sync:
                 f"Refused to delete {len(gone_files)} of the library's {total} files in one sync (more than half): "
                 "nothing was deleted. Sync with allowMassDelete to delete them.",
             )
+            self.result.mass_delete_refused = True
             self.failed = True
             return
         ids = [row.id for row in gone_files]

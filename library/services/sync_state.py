@@ -79,6 +79,10 @@ class SyncResult:
     duration: int = 0  # milliseconds
     errors: list[dict[str, str]] = field(default_factory=list)
     success: bool = True
+    # Why the library as a whole failed, for callers that act on it (not in the §9 answer): the listing
+    # failed (nothing was changed; trying again may help), or deletions were refused as too many at once.
+    listing_failed: bool = False
+    mass_delete_refused: bool = False
 
     def error(self, path: str, message: str) -> None:
         """Report a problem with ``path`` ("" for the library as a whole)."""

@@ -190,8 +190,10 @@ def test_no_log_carries_the_secret(fake, owner, caplog):
 
     # then
     assert created.status_code == 201, created.content
-    assert (tested.status_code, refused.status_code) == (200, 400)
-    assert tested.json()["message"] == "The test failed: RuntimeError: client crashed with password=********"
+    assert (tested.status_code, refused.status_code) == (400, 400)  # a failed test names settings
+    assert tested.json()["details"]["settings"] == [
+        "The test failed: RuntimeError: client crashed with password=********"
+    ]
     assert "pw-in-the-crash" not in caplog.text
     assert "pw-2" not in caplog.text
 
@@ -207,9 +209,8 @@ def test_a_secret_sealed_under_another_key_shows_as_absent(roles, settings):
     # then
     assert response.status_code == 200
     assert response.json()["settings"]["hasPassword"] is False
-    assert tested.status_code == 200
-    assert tested.json()["success"] is False
-    assert "Enter it again" in tested.json()["message"]
+    assert tested.status_code == 400
+    assert "Enter it again" in tested.json()["details"]["settings"][0]
 
 
 def test_the_admin_never_shows_the_secret(roles):
