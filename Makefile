@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+# One test process per core (pytest-xdist); `make test PYTEST_ARGS=-n0` runs them in one.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test install lint typecheck format check schema clean bench
 
