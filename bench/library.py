@@ -11,12 +11,13 @@
   through ``/proc/self/clear_refs``). Both servers run in this process's threads, so they share its GIL
   and CPU with the client, in the baseline as in the sync.
 
-``--profile`` adds a cProfile (by own time) of a second sync of the largest local library and of a first
-WebDAV download. The service's database is ``var/bench-library.sqlite3`` (``--service sqlite``) or
-``informer_bench_library`` on the local PostgreSQL (``--service postgresql``, created if missing); a
-``DATABASE_URL`` of your own must name a database whose name contains ``bench``. The library root, the
-stored contents and the servers' folders live in a temporary folder; it and the database are removed at
-the end unless ``--keep``.
+``--profile`` adds a cProfile (by own and by cumulative time) of a second sync of the largest local library
+and of a first sync of the largest download size from WebDAV and from S3 (into a new library).
+
+The service's database is ``var/bench-library.sqlite3`` (``--service sqlite``) or ``informer_bench_library``
+on the local PostgreSQL (``--service postgresql``, created if missing); a ``DATABASE_URL`` of your own must
+name a database whose name contains ``bench``. The library root, the stored contents and the servers'
+folders live in a temporary folder; it and the database are removed at the end unless ``--keep``.
 
     .venv/bin/python bench/library.py --unchanged 1000,10000 --downloads 100,1000
     .venv/bin/python bench/library.py --service postgresql --unchanged 1000 --downloads 1000 --profile
@@ -28,6 +29,7 @@ import argparse
 import cProfile
 import functools
 import gc
+import logging
 import os
 import pstats
 import re
@@ -181,6 +183,7 @@ def s3_server() -> Iterator[str]:
     """moto's S3 server on a free loopback port in a thread; its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a log line per request would be timed too
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -305,7 +308,12 @@ def profiled(title: str, call: Callable[[], Any]) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(call)
     print(f"\ncProfile of {title} ({connection.vendor} service), by own time:")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(12)
+    print("  ... and by cumulative time, the library's own functions and the clients':")
+    stats.sort_stats("cumulative").print_stats(
+        r"library/|requests/sessions|urllib3/connectionpool|botocore/endpoint", 22
+    )
 
 
 def summary(out: list[Row]) -> list[str]:
@@ -380,19 +388,20 @@ def main() -> None:
                                "accessKeyId": S3_KEYS[0]}  # fmt: skip
                 s3 = make_library(user, f"s3-{n}", "s3", s3_settings, {"secretAccessKey": S3_KEYS[1]})
                 download("s3", s3, functools.partial(s3_baseline, endpoint, bucket, files), n, size, out)
-            if ARGS.profile and unchanged_sizes:
-                n = max(unchanged_sizes)
-                local = Library.objects.get(tenant=user.tenant, slug=f"local-{n}")
-                profiled(f"an unchanged sync of {n:,} local files", lambda: library_sync(library=local))
-                if download_sizes:
-                    n = min(download_sizes)
-                    folder = f"big-{n}"
-                    dav = make_library(user, f"dav-profile-{n}", "webdav",
-                                       {"url": dav_url, "username": DAV_USER, "root": folder},
-                                       {"password": DAV_PASSWORD})  # fmt: skip
-                    Library.objects.filter(slug=f"dav-big-{n}").delete()
+            if ARGS.profile:
+                if unchanged_sizes:
+                    n = max(unchanged_sizes)
+                    local = Library.objects.get(tenant=user.tenant, slug=f"local-{n}")
+                    profiled(f"an unchanged sync of {n:,} local files", functools.partial(library_sync, library=local))
+                for slug in [f"dav-big-{max(download_sizes)}", f"s3-{max(download_sizes)}"] if download_sizes else []:
+                    # The same files again into a new library, the first one's rows and contents gone.
+                    first = Library.objects.get(tenant=user.tenant, slug=slug)
+                    again = make_library(user, f"{slug}-profile", first.type, first.settings,
+                                         secrets.unseal_json(first.secrets_encrypted))  # fmt: skip
+                    first.delete()
                     contents_collect()
-                    profiled(f"a first WebDAV sync of {n:,} files", lambda: library_sync(library=dav))
+                    title = f"a first {first.type} sync of {max(download_sizes):,} files"
+                    profiled(title, functools.partial(library_sync, library=again))
     finally:
         print(f"\n{'measurement':30} {'source':7} {'files':>7} {'ms':>10} {'queries':>8} {'peak RSS +MB':>12}  note")
         for row in out:
