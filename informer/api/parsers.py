@@ -3,6 +3,10 @@
 Python's JSON decoder recurses once per array or object: about a thousand levels raise RecursionError,
 which would be a 500. The text is measured before it is decoded, so a deep body is a 400 in the error
 shape, and nothing deeper than the limit ever reaches a serializer, the database or a renderer.
+
+A ``\\uD800``-``\\uDFFF`` escape not paired into one character decodes to a lone surrogate, which no UTF-8
+text can hold: a database, a source's driver or the renderer of an answer echoing it would fail on it
+(a 500). Such a body is refused as malformed, naming where the surrogate is.
 """
 
 from __future__ import annotations
@@ -21,12 +25,24 @@ from rest_framework.utils import json
 if TYPE_CHECKING:
     from django.http.request import _ImmutableQueryDict
 
-__all__ = ["FormParser", "JSONParser", "JsonTooDeep", "MultiPartParser", "json_depth", "loads", "max_depth"]
+__all__ = [
+    "FormParser",
+    "JSONParser",
+    "JsonLoneSurrogate",
+    "JsonTooDeep",
+    "MultiPartParser",
+    "json_depth",
+    "loads",
+    "max_depth",
+]
 
 DEFAULT_MAX_DEPTH = 64
 # A JSON string, escapes included: brackets inside one are text, not structure.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# The only way a surrogate reaches decoded text: an escape of one (UTF-8 itself cannot encode them).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JsonTooDeep(ValueError):
@@ -38,6 +54,41 @@ class JsonTooDeep(ValueError):
 
     def __str__(self) -> str:
         return f"The JSON is nested more than {self.limit} levels deep."
+
+
+class JsonLoneSurrogate(ValueError):
+    """A JSON text holds a lone surrogate escape (at ``path``, a dotted path; empty for the top level)."""
+
+    def __init__(self, path: str, code_point: int) -> None:
+        super().__init__(path, code_point)
+        self.path = path
+        self.code_point = code_point
+
+    @property
+    def reason(self) -> str:
+        return f"U+{self.code_point:04X} is a lone surrogate escape, not a character."
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+def _lone_surrogate(value: Any, path: str = "") -> JsonLoneSurrogate | None:
+    """The first lone surrogate in a decoded JSON value's strings or keys, or None."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return JsonLoneSurrogate(path, ord(found.group())) if found else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            # A key holding one cannot be shown in the path: the object that has it is named instead.
+            found_in = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}" if path else key)
+            if found_in:
+                return found_in
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found_in = _lone_surrogate(item, f"{path}[{index}]")
+            if found_in:
+                return found_in
+    return None
 
 
 def max_depth() -> int:
@@ -61,11 +112,18 @@ def json_depth(text: str, stop: int | None = None) -> int:
 
 
 def loads(text: str, *, strict: bool = True) -> Any:
-    """``json.loads`` for text from a request: JsonTooDeep past the depth limit, ValueError if malformed."""
+    """``json.loads`` for text from a request: JsonTooDeep past the depth limit, JsonLoneSurrogate for a lone
+    surrogate escape, ValueError if malformed."""
     limit = max_depth()
     if json_depth(text, limit) > limit:
         raise JsonTooDeep(limit)
-    return json.loads(text, parse_constant=json.strict_constant if strict else None)
+    value = json.loads(text, parse_constant=json.strict_constant if strict else None)
+    # Only text with a surrogate escape is walked (a pair of them makes one character, which is fine).
+    if _SURROGATE_ESCAPE.search(text):
+        found = _lone_surrogate(value)
+        if found:
+            raise found
+    return value
 
 
 class JSONParser(parsers.JSONParser):
@@ -78,6 +136,9 @@ class JSONParser(parsers.JSONParser):
             return loads(codecs.getreader(encoding)(stream).read(), strict=self.strict)
         except JsonTooDeep as error:
             raise ParseError(f"The JSON body is nested more than {error.limit} levels deep.") from None
+        except JsonLoneSurrogate as error:
+            reason = f"JSON parse error - {error.reason}"
+            raise ParseError({error.path: [reason]} if error.path else reason) from None
         except ValueError as error:  # a JSONDecodeError or a UnicodeDecodeError, as DRF words them
             raise ParseError(f"JSON parse error - {error}") from None
 

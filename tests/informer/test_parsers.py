@@ -1,4 +1,4 @@
-"""Request bodies nested too deeply (§2): a 400 in the error shape, never the decoder's RecursionError."""
+"""Request bodies nested too deeply or holding lone surrogates (§2): a 400 in the error shape, never a 500."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
-from informer.api.parsers import JSONParser, JsonTooDeep, json_depth, loads
+from informer.api.parsers import JsonLoneSurrogate, JSONParser, JsonTooDeep, json_depth, loads
 from jobs.models import Job, JobAction
 from tests.conftest import client_for
 
@@ -178,3 +178,46 @@ def test_form_text_that_is_not_json_is_left_alone(job, owner):
 
     assert response.status_code == 200, response.content
     assert Job.objects.get(pk=job.pk).description == "a [" + "[" * 100 + " note"
+
+
+# --- lone surrogates: an escape JSON allows that no UTF-8 text can hold ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "code_point"),
+    [
+        ('{"a": "\\ud800"}', "a", 0xD800),
+        ('{"a": [1, {"b": "x\\uDFFF"}]}', "a[1].b", 0xDFFF),
+        ('{"a": {"\\udc00": 1}}', "a", 0xDC00),  # in a key: the object holding it is named
+        ('"\\ud83d"', "", 0xD83D),  # half a pair
+    ],
+)
+def test_loads_refuses_a_lone_surrogate_naming_where_it_is(text, path, code_point):
+    with pytest.raises(JsonLoneSurrogate) as caught:
+        loads(text)
+    assert (caught.value.path, caught.value.code_point) == (path, code_point)
+
+
+def test_loads_keeps_a_pair_and_an_escaped_backslash():
+    assert loads('{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}') == {"a": "\U0001f600", "b": "\\ud800"}
+
+
+def test_a_lone_surrogate_in_a_body_is_a_400_naming_its_field(owner, db_state):
+    # given: text in a JSON value, which no string field of a serializer checks
+    before = db_state()
+    body = '{"type": "email", "name": "Odd", "data": {"subject": "\\ud800"}}'
+
+    # when
+    response = client_for(owner).post("/api/jobs", body, content_type="application/json")
+
+    # then
+    message = "JSON parse error - U+D800 is a lone surrogate escape, not a character."
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": f"data.subject: {message}",
+        "details": {"data.subject": [message]},
+    }
+    assert Job.objects.count() == 0
+    assert db_state() == before
