@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from datasets import selectors, storage
 from datasets.connectors.base import DATA_TYPES
 from datasets.models import Dataset, Datasource
+from datasets.services.refresh import INTEGER_MAX, INTEGER_MIN
 from datasets.services.shares import dataset_grant_owner
 from informer.api.exceptions import Conflict, DomainError
 from informer.api.serializers import json_type, shown
@@ -37,11 +38,16 @@ def _param_error(index: int, key: str, message: str) -> DomainError:
 
 def _default_error(data_type: str, value: Any) -> str | None:
     """Why ``value`` is not a default of ``data_type``, or None (dates and datetimes are ISO 8601 text)."""
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL's jsonb refuses \u0000 (a DataError, so a 500 if it got that far).
+        return "must not contain NUL characters."
     if data_type == "string":
         return None if isinstance(value, str) else f"must be a string, not {json_type(value)} ({shown(value)})."
     if data_type == "integer":
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         ok = whole and not isinstance(value, bool)
+        if ok and not INTEGER_MIN <= int(value) <= INTEGER_MAX:
+            return f"must be an integer from {INTEGER_MIN} to {INTEGER_MAX}."
         return None if ok else f"must be a whole number, not {json_type(value)} ({shown(value)})."
     if data_type == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)

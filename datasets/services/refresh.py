@@ -145,6 +145,25 @@ def refresh_claim(dataset_id: uuid.UUID) -> Iterator[Claim]:
 _INTEGER = re.compile(r"[+-]?\d+\Z")
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 _ARTICLE = {"integer": "an integer", "boolean": "a boolean (true or false)"}
+# What every source binds as an integer (SQLite and MySQL refuse wider ones; PostgreSQL's bigint).
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
+
+
+class _OutOfRange(ValueError):
+    """A whole number wider than a 64-bit integer, for a parameter of type integer."""
+
+
+def _integer(value: int) -> int:
+    if not INTEGER_MIN <= value <= INTEGER_MAX:
+        raise _OutOfRange(value)
+    return value
+
+
+def _number(value: int | float) -> int | float:
+    # A whole number too wide to bind as an integer is bound as the double a JSON number is.
+    if isinstance(value, int) and not INTEGER_MIN <= value <= INTEGER_MAX:
+        return float(value)  # OverflowError past a double's range
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -166,18 +185,18 @@ def _coerce(data_type: str, value: Any) -> Any:
             return value
     elif data_type == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _integer(value)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            return _integer(int(value))
         if isinstance(value, str) and _INTEGER.match(value.strip()):
-            return int(value.strip())
+            return _integer(int(value.strip()))
     elif data_type == "number":
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
+            return _number(value)
         if isinstance(value, str) and value.strip():
             number = float(value)  # ValueError for text that is not a number
             if number == number and abs(number) != float("inf"):
-                return int(number) if _INTEGER.match(value.strip()) else number
+                return _number(int(number)) if _INTEGER.match(value.strip()) else number
     elif data_type == "boolean":
         if isinstance(value, bool):
             return value
@@ -229,7 +248,11 @@ def bind_params(declared: list[dict[str, Any]], given: dict[str, Any] | None) ->
                 continue
         try:
             bound[name] = _coerce(data_type, value)
-        except (ValueError, TypeError):
+        except _OutOfRange:
+            raise DomainError(
+                f"params.{name}: must be an integer from {INTEGER_MIN} to {INTEGER_MAX}.", field=f"params.{name}"
+            ) from None
+        except (ValueError, TypeError, OverflowError):
             expected = _ARTICLE.get(data_type, f"a {data_type}")
             if data_type in ("date", "datetime"):
                 expected += " in ISO 8601 (2024-01-31" + ("T08:00:00Z" if data_type == "datetime" else "") + ")"

@@ -119,6 +119,11 @@ BAD_RUNS: list[tuple[str, dict[str, Any], str]] = [
     ("limit zero", {"params": {"region": "West"}, "limit": 0}, "limit"),
     ("limit as text", {"params": {"region": "West"}, "limit": "5"}, "limit"),
     ("unknown key", {"params": {"region": "West"}, "rows": 5}, "rows"),
+    # wider than every source binds (SQLite's driver raised OverflowError: a 500)
+    ("integer past 64 bits", {"params": {"region": "West", "first": 2**63}}, "params.first"),
+    ("integer past 64 bits, negative", {"params": {"region": "West", "first": -(2**63) - 1}}, "params.first"),
+    ("integer past 64 bits as text", {"params": {"region": "West", "first": "1" + "0" * 30}}, "params.first"),
+    ("integer past 64 bits as a whole float", {"params": {"region": "West", "first": 1e300}}, "params.first"),
 ]
 
 
@@ -140,6 +145,44 @@ def test_bad_input_is_a_400_naming_it(
     # then
     assert_error(response, 400, field)
     assert dataset_state() == before
+
+
+@pytest.mark.parametrize("route", ["_run", "_refresh"])
+def test_an_integer_past_64_bits_is_refused_with_the_range(roles: DatasetRoles, route: str) -> None:
+    # given
+    with_query(roles, REGION_QUERY, REGION_PARAMS)
+    before = dataset_state()
+
+    # when
+    response = roles.clients["owner"].post(
+        f"/api/datasets/{roles.dataset.pk}/{route}", {"params": {"region": "West", "first": 10**30}}, format="json"
+    )
+
+    # then
+    body = assert_error(response, 400, "params.first")
+    assert body["message"] == "params.first: must be an integer from -9223372036854775808 to 9223372036854775807."
+    assert dataset_state() == before
+
+
+@pytest.mark.parametrize("given", [10**30, "1" + "0" * 30, -(10**30)])
+def test_a_whole_number_past_64_bits_for_a_number_is_bound_as_a_double(roles: DatasetRoles, given: Any) -> None:
+    # given
+    with_query(
+        roles,
+        "SELECT id FROM sales WHERE amount <= :most ORDER BY id",
+        [{"name": "most", "type": "number", "default": None, "required": True}],
+    )
+
+    # when
+    response = roles.clients["owner"].post(
+        f"/api/datasets/{roles.dataset.pk}/_run", {"params": {"most": given}}, format="json"
+    )
+
+    # then
+    assert response.status_code == 200, response.json()
+    expected = float(given)
+    assert response.json()["params"] == {"most": expected}
+    assert response.json()["rows"] == ([{"id": 1}, {"id": 2}, {"id": 3}] if expected > 0 else [])
 
 
 @pytest.mark.parametrize("route", ["_run", "_refresh"])
