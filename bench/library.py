@@ -81,7 +81,7 @@ def service_setup(kind: str) -> Path:
                 if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                     conn.execute(f'CREATE DATABASE "{name}"')
     work = Path(tempfile.mkdtemp(prefix="bench-library-"))
-    for folder in ("root", "media", "spool"):
+    for folder in ("root", "media"):
         (work / folder).mkdir()
     os.environ["INFORMER_OUTBOUND_ALLOW"] = "127.0.0.1,localhost"
     os.environ["INFORMER_LIBRARY_ROOT"] = str(work / "root")
