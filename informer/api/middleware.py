@@ -1,4 +1,4 @@
-"""Gives Django's own error responses under ``/api/`` the API's error shape."""
+"""Gives Django's own error responses under ``/api/`` the API's error shape; a path holding NUL is a 404."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _is_api(request) and "\x00" in request.path:
+            # No id, natural id, alias or principal holds NUL, and PostgreSQL refuses it in a query's text
+            # (a ValueError from the driver, so a 500 from any lookup by a path parameter): nothing is there.
+            return error_response(404, "No resource at this path (it holds a NUL character).")
         response = self.get_response(request)
         if not _is_api(request) or response.status_code < 400:
             return response

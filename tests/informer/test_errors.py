@@ -341,3 +341,27 @@ def test_unauthenticated_session_client_is_401_not_403(roles):
 def test_forced_client_helper_is_authenticated(roles):
     # The matrix relies on client_for(); make sure it is not silently anonymous.
     assert client_for(roles.users["view"]).get(f"/api/jobs/{roles.job.pk}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/jobs/alpha:da%00ily",
+        "/api/jobs/{job}/datasets/sa%00les",
+        "/api/datasets/alpha:sa%00les",
+        "/api/datasources/alpha:sa%00les",
+        "/api/datasets/alpha:sa%00les/snapshots",
+        "/api/jobs/{job}/shares/user:1%00",
+    ],
+)
+def test_a_path_holding_nul_is_a_404(roles, db_state, path):
+    # given: natural ids and aliases are looked up by their text, which PostgreSQL refuses with NUL in it (a 500)
+    before = db_state()
+
+    # when
+    response = roles.clients["owner"].get(path.format(job=roles.job.pk))
+
+    # then
+    body = assert_error_shape(response, 404, "Not Found")
+    assert body["message"] == "No resource at this path (it holds a NUL character)."
+    assert db_state() == before
