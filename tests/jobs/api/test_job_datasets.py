@@ -360,6 +360,15 @@ BAD_CREATES = [
         'snapshots.snapshotDatasets[0]: must be a dataset id (a UUID or a natural id) or {"datasetId": …}.',
     ),
     ({"alias": "sales", "datasetId": "alpha:sales", "snapshots": [1]}, "snapshots", None),
+    (  # a natural id holding NUL was looked up by its text, which PostgreSQL refuses (a 500)
+        {
+            "alias": "sales",
+            "datasetId": "alpha:sales",
+            "snapshots": {"when": "after", "snapshotDatasets": [{"datasetId": "alpha:sa\x00les"}]},
+        },
+        "snapshots.snapshotDatasets[0]",
+        "snapshots.snapshotDatasets[0]: there is no dataset 'alpha:sa\x00les' that you can read.",
+    ),
 ]
 
 
