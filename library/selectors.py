@@ -54,7 +54,8 @@ def library_lookup(scope: QuerySet[Library], key: str) -> Library | None:
     except ValueError:
         pass
     tenant_slug, sep, slug = key.partition(":")
-    if not sep or not tenant_slug or not slug:
+    # No slug holds NUL, and PostgreSQL refuses it in a query's text (a ValueError from the driver).
+    if not sep or not tenant_slug or not slug or "\x00" in key:
         return None
     return scope.filter(tenant__slug=tenant_slug, slug=slug).first()
 
