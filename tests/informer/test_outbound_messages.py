@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from typing import Any
 
@@ -35,8 +36,18 @@ from informer.outbound import OutboundBlocked, check_url
         ),
         (
             "http://[::ffff:192.168.0.1]/",
-            "Refusing to connect to ::ffff:c0a8:1 (private address 192.168.0.1 embedded in IPv6) for host "
-            "'::ffff:192.168.0.1'; add '::ffff:192.168.0.1' or ::ffff:c0a8:1 to INFORMER_OUTBOUND_ALLOW to allow it.",
+            # Python 3.13 writes an IPv4-mapped address with its dotted quad (::ffff:192.168.0.1), as the host
+            # says it, so the message names it once; 3.11 and 3.12 write it in hex (::ffff:c0a8:1), so twice.
+            (
+                "Refusing to connect to ::ffff:192.168.0.1 (private address 192.168.0.1 embedded in IPv6) for "
+                "host '::ffff:192.168.0.1'; add ::ffff:192.168.0.1 to INFORMER_OUTBOUND_ALLOW to allow it."
+            )
+            if str(ipaddress.ip_address("::ffff:192.168.0.1")) == "::ffff:192.168.0.1"
+            else (
+                "Refusing to connect to ::ffff:c0a8:1 (private address 192.168.0.1 embedded in IPv6) for host "
+                "'::ffff:192.168.0.1'; add '::ffff:192.168.0.1' or ::ffff:c0a8:1 to INFORMER_OUTBOUND_ALLOW to "
+                "allow it."
+            ),
         ),
         (
             "http://169.254.169.254/latest/meta-data",

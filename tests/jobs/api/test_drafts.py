@@ -502,7 +502,7 @@ def test_run_history_points_at_the_same_actions_after_a_commit(
 ):
     # given: a finished run whose progress names the job's actions by id
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    JobAttachment.objects.filter(action__job=job, type="dataset").delete()  # its alias names no dataset of this job: it would fail the action
+    JobAttachment.objects.filter(action__job=job, type="dataset").delete()  # no dataset of this job has its alias
     JobAction.objects.filter(job=job, name="Ping").update(enabled=True, type="email", data=dict(EMAIL_DATA))
     run = run_services.run_create_manual(job=job, enqueue=False)
     assert execute_run(str(run.pk)) == RunStatus.SUCCEEDED
@@ -688,7 +688,7 @@ def test_a_run_started_before_a_commit_finishes_with_its_old_definition(
 ):
     # given: a run claimed (its definition frozen) before the commit
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    JobAttachment.objects.filter(action__job=job, type="dataset").delete()  # its alias names no dataset of this job: it would fail the action
+    JobAttachment.objects.filter(action__job=job, type="dataset").delete()  # no dataset of this job has its alias
     run = run_services.run_create_manual(job=job, enqueue=False)
     claimed = run_services.run_claim(run_id=run.pk, worker=None)
     assert claimed is not None
