@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from library.integrations.s3 import S3Integration
-from library.integrations.webdav import WebdavIntegration
 
 from library.integrations.base import IntegrationConfig
 from library.integrations.local import LocalIntegration
 from library.integrations.registry import UnknownIntegration, integration_class, integration_classes, integration_for
+from library.integrations.s3 import S3Integration
+from library.integrations.webdav import WebdavIntegration
 
 
 def test_every_type_has_its_class() -> None:
