@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.text import slugify
 
 from datasets import selectors, storage
 from datasets.connectors.base import DATA_TYPES
@@ -22,6 +21,7 @@ from datasets.services.shares import dataset_grant_owner
 from informer.api.exceptions import Conflict, DomainError
 from informer.api.serializers import json_type, shown
 from informer.models import User
+from informer.slugs import save_slugged, slug_taken, unique_slug
 
 PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PARAM_NAME_MAX_LENGTH = 64
@@ -113,34 +113,9 @@ def params_validate(params: Any) -> list[dict[str, Any]]:
     return declared
 
 
-def _unique_slug(*, tenant_id: int, base: str, exclude_pk: Any = None) -> str:
-    base = (slugify(base) or "dataset")[:180]
-    taken = set(
-        Dataset.objects.filter(tenant_id=tenant_id, slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
-
-
 def _check_slug_free(*, tenant_id: int, slug: str, exclude_pk: Any = None) -> None:
     if Dataset.objects.filter(tenant_id=tenant_id, slug=slug).exclude(pk=exclude_pk).exists():
-        raise Conflict(f"A dataset with slug '{slug}' already exists.", field="slug")
-
-
-def _save(dataset: Dataset, **kwargs: Any) -> None:
-    """Save; a lost race on the slug is a 409, any other integrity error stays one."""
-    try:
-        with transaction.atomic():
-            dataset.save(**kwargs)
-    except IntegrityError as error:
-        text = str(error)
-        if "dataset_unique_slug" in text or "datasets_dataset.slug" in text:
-            raise Conflict(f"A dataset with slug '{dataset.slug}' already exists.", field="slug") from None
-        raise
+        raise slug_taken("dataset", slug)
 
 
 def datasource_for_user(*, user: User, key: Any, tenant_id: int) -> Datasource:
@@ -171,8 +146,10 @@ def dataset_create(*, user: User, data: dict[str, Any]) -> Dataset:
     if fields.get("slug"):
         _check_slug_free(tenant_id=user.tenant_id, slug=dataset.slug)
     else:
-        dataset.slug = _unique_slug(tenant_id=user.tenant_id, base=dataset.name)
-    _save(dataset, force_insert=True)
+        dataset.slug = unique_slug(
+            Dataset.objects.filter(tenant_id=user.tenant_id), fallback="dataset", base=dataset.name
+        )
+    save_slugged(dataset, constraint="dataset_unique_slug", label="dataset", force_insert=True)
     dataset_grant_owner(dataset, user)
     return dataset
 
@@ -192,7 +169,7 @@ def dataset_update(*, dataset: Dataset, user: User, data: dict[str, Any]) -> Dat
         _check_slug_free(tenant_id=dataset.tenant_id, slug=fields["slug"], exclude_pk=dataset.pk)
     for name, value in fields.items():
         setattr(dataset, name, value)
-    _save(dataset)
+    save_slugged(dataset, constraint="dataset_unique_slug", label="dataset")
     return dataset
 
 
@@ -237,7 +214,7 @@ def dataset_copy(*, dataset: Dataset, user: User, name: str | None = None) -> Da
         query=dataset.query,
         params=dataset.params,
     )
-    copy.slug = _unique_slug(tenant_id=user.tenant_id, base=copy.name)
-    _save(copy, force_insert=True)
+    copy.slug = unique_slug(Dataset.objects.filter(tenant_id=user.tenant_id), fallback="dataset", base=copy.name)
+    save_slugged(copy, constraint="dataset_unique_slug", label="dataset", force_insert=True)
     dataset_grant_owner(copy, user)
     return copy

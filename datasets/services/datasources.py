@@ -11,14 +11,14 @@ import time
 from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db import IntegrityError, transaction
-from django.utils.text import slugify
+from django.db import transaction
 
 from datasets.connectors.base import Connector, ConnectorError, SourceConfig, TestResult
 from datasets.models import DATASOURCE_PERMISSIONS, Datasource, DatasourceUserObjectPermission
 from informer import secrets
 from informer.api.exceptions import Conflict, DomainError, names_field
 from informer.models import User
+from informer.slugs import save_slugged, slug_taken, unique_slug
 
 logger = logging.getLogger(__name__)
 
@@ -172,34 +172,6 @@ def _apply(datasource: Datasource, data: dict[str, Any], config: SourceConfig) -
     datasource.secret_options_encrypted = secrets.seal_json(config.secret_options)
 
 
-def _unique_slug(*, tenant_id: int, base: str, exclude_pk: Any = None) -> str:
-    base = (slugify(base) or "datasource")[:180]
-    taken = set(
-        Datasource.objects.filter(tenant_id=tenant_id, slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
-
-
-def _slug_taken(slug: str) -> Conflict:
-    return Conflict(f"A datasource with slug '{slug}' already exists.", field="slug")
-
-
-def _save(datasource: Datasource, *, force_insert: bool = False) -> None:
-    """Save, a lost race on the slug being a 409 (any other integrity error is a bug and stays one)."""
-    try:
-        with transaction.atomic():
-            datasource.save(force_insert=force_insert)
-    except IntegrityError as error:
-        if "datasource_unique_slug" in str(error) or "datasets_datasource.slug" in str(error):
-            raise _slug_taken(datasource.slug) from None
-        raise
-
-
 def datasource_grant(datasource: Datasource, user: Any, codenames: tuple[str, ...] = DATASOURCE_PERMISSIONS) -> None:
     """Give ``user`` the listed permissions on ``datasource``."""
     permissions = Permission.objects.filter(content_type__app_label="datasets", codename__in=list(codenames))
@@ -219,10 +191,12 @@ def datasource_create(*, user: User, data: dict[str, Any]) -> Datasource:
     _apply(datasource, data, config)
     if data.get("slug"):
         if Datasource.objects.filter(tenant_id=user.tenant_id, slug=datasource.slug).exists():
-            raise _slug_taken(datasource.slug)
+            raise slug_taken("datasource", datasource.slug)
     else:
-        datasource.slug = _unique_slug(tenant_id=user.tenant_id, base=datasource.name)
-    _save(datasource, force_insert=True)
+        datasource.slug = unique_slug(
+            Datasource.objects.filter(tenant_id=user.tenant_id), fallback="datasource", base=datasource.name
+        )
+    save_slugged(datasource, constraint="datasource_unique_slug", label="datasource", force_insert=True)
     datasource_grant(datasource, user)
     return datasource
 
@@ -233,12 +207,20 @@ def datasource_update(*, datasource: Datasource, data: dict[str, Any]) -> Dataso
     if data.get("slug") and data["slug"] != datasource.slug:
         clash = Datasource.objects.filter(tenant_id=datasource.tenant_id, slug=data["slug"])
         if clash.exclude(pk=datasource.pk).exists():
-            raise _slug_taken(data["slug"])
+            raise slug_taken("datasource", data["slug"])
     if "slug" in data and not data["slug"]:
-        data = {**data, "slug": _unique_slug(tenant_id=datasource.tenant_id, base=data.get("name") or datasource.name)}
+        data = {
+            **data,
+            "slug": unique_slug(
+                Datasource.objects.filter(tenant_id=datasource.tenant_id),
+                fallback="datasource",
+                base=data.get("name") or datasource.name,
+                exclude_pk=datasource.pk,
+            ),
+        }
     config = source_config(data, datasource=datasource)
     _apply(datasource, data, config)
-    _save(datasource)
+    save_slugged(datasource, constraint="datasource_unique_slug", label="datasource")
     return datasource
 
 

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.text import slugify
 
 from informer.api.exceptions import Conflict
 from informer.models import User
+from informer.slugs import unique_slug
 from jobs import timing
 from jobs.drivers.registry import require_available
 from jobs.models import Job, JobAttachment, JobTag, JobUserObjectPermission
@@ -20,20 +20,6 @@ from jobs.services.actions import delete_files_on_commit
 from jobs.services.shares import ACCESS_LEVELS
 
 SCHEDULE_FIELDS = frozenset({"interval", "interval_type", "timezone", "start_on", "end_on", "dst_policy", "enabled"})
-
-
-def _unique_slug(*, tenant_id: int, base: str, exclude_pk: Any = None) -> str:
-    base = (slugify(base) or "job")[:180]
-    taken = set(
-        Job.objects.committed()
-        .filter(tenant_id=tenant_id, slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
 
 
 def _check_slug_free(*, tenant_id: int, slug: str, exclude_pk: Any = None) -> None:
@@ -80,7 +66,7 @@ def job_create(*, user: User, fields: dict[str, Any], tags: Iterable[str] | None
     if fields.get("slug"):
         _check_slug_free(tenant_id=user.tenant_id, slug=job.slug)
     else:
-        job.slug = _unique_slug(tenant_id=user.tenant_id, base=job.name)
+        job.slug = unique_slug(Job.objects.committed().filter(tenant_id=user.tenant_id), fallback="job", base=job.name)
     if "timezone" not in fields:
         job.timezone = user.tenant.timezone
     job.schedule_anchor = timezone.now()

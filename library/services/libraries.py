@@ -13,12 +13,12 @@ import logging
 import time
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.utils.text import slugify
+from django.db import transaction
 
 from informer import secrets
 from informer.api.exceptions import Conflict, DomainError, names_field
 from informer.models import User
+from informer.slugs import save_slugged, slug_taken, unique_slug
 from library.integrations.base import Integration, IntegrationConfig, IntegrationError, TestResult
 from library.models import Library, LibraryFile
 from library.services.shares import library_grant_owner
@@ -196,34 +196,6 @@ def _apply(library: Library, data: dict[str, Any], config: IntegrationConfig) ->
     library.secrets_encrypted = secrets.seal_json(config.secrets)
 
 
-def _unique_slug(*, tenant_id: int, base: str, exclude_pk: Any = None) -> str:
-    base = (slugify(base) or "library")[:180]
-    taken = set(
-        Library.objects.filter(tenant_id=tenant_id, slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
-
-
-def _slug_taken(slug: str) -> Conflict:
-    return Conflict(f"A library with slug '{slug}' already exists.", field="slug")
-
-
-def _save(library: Library, *, force_insert: bool = False) -> None:
-    """Save, a lost race on the slug being a 409 (any other integrity error is a bug and stays one)."""
-    try:
-        with transaction.atomic():
-            library.save(force_insert=force_insert)
-    except IntegrityError as error:
-        if "library_unique_slug" in str(error) or "library_library.slug" in str(error):
-            raise _slug_taken(library.slug) from None
-        raise
-
-
 @transaction.atomic
 def library_create(*, user: User, data: dict[str, Any]) -> Library:
     """Create a library in ``user``'s tenant (needs ``library.add_library``); its owner holds every right."""
@@ -234,10 +206,12 @@ def library_create(*, user: User, data: dict[str, Any]) -> Library:
     _apply(library, data, config)
     if data.get("slug"):
         if Library.objects.filter(tenant_id=user.tenant_id, slug=library.slug).exists():
-            raise _slug_taken(library.slug)
+            raise slug_taken("library", library.slug)
     else:
-        library.slug = _unique_slug(tenant_id=user.tenant_id, base=library.name)
-    _save(library, force_insert=True)
+        library.slug = unique_slug(
+            Library.objects.filter(tenant_id=user.tenant_id), fallback="library", base=library.name
+        )
+    save_slugged(library, constraint="library_unique_slug", label="library", force_insert=True)
     library_grant_owner(library, user)
     return library
 
@@ -248,13 +222,21 @@ def library_update(*, library: Library, data: dict[str, Any]) -> Library:
     if data.get("slug") and data["slug"] != library.slug:
         clash = Library.objects.filter(tenant_id=library.tenant_id, slug=data["slug"])
         if clash.exclude(pk=library.pk).exists():
-            raise _slug_taken(data["slug"])
+            raise slug_taken("library", data["slug"])
     if "slug" in data and not data["slug"]:
         base = data.get("name") or library.name
-        data = {**data, "slug": _unique_slug(tenant_id=library.tenant_id, base=base, exclude_pk=library.pk)}
+        data = {
+            **data,
+            "slug": unique_slug(
+                Library.objects.filter(tenant_id=library.tenant_id),
+                fallback="library",
+                base=base,
+                exclude_pk=library.pk,
+            ),
+        }
     config = settings_config(data, library=library)
     _apply(library, data, config)
-    _save(library)
+    save_slugged(library, constraint="library_unique_slug", label="library")
     return library
 
 
