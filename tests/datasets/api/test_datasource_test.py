@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.datasets.api.roles import (
     make_source_file,
     register_fake,
 )
+from tests.datasets.conftest import unreachable
 
 RESULT_KEYS = {"success", "message", "latency", "serverVersion", "database"}
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -57,10 +57,7 @@ def local_postgresql() -> None:
     try:
         psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", connect_timeout=3).close()
     except psycopg.Error as error:
-        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} is not reachable: {str(error).strip().splitlines()[0]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unreachable(f"PostgreSQL at {PG_HOST}:{PG_PORT}", error)
 
 
 # --- _test -----------------------------------------------------------------------------------------------
