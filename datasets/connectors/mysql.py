@@ -15,7 +15,7 @@ from pymysql.cursors import SSCursor
 
 from datasets.connectors.base import Column, Connector, ConnectorError, QueryRefused, QueryStream, TestResult
 from datasets.connectors.params import placeholders, to_pyformat, used_params
-from datasets.connectors.safety import connect_timeout, network_addresses, option_choice, read_only_statement
+from datasets.connectors.safety import network_addresses, network_options, network_schema, read_only_statement
 
 PROGRAM_NAME = "informer-jobs"
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
@@ -108,25 +108,7 @@ class MysqlConnector(Connector):
 
     type: ClassVar[str] = "mysql"
     name: ClassVar[str] = "MySQL / MariaDB"
-    config_schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "required": ["host", "database", "username"],
-        "properties": {
-            "host": {"type": "string", "title": "Host", "minLength": 1},
-            "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": 3306},
-            "database": {"type": "string", "title": "Database", "minLength": 1},
-            "username": {"type": "string", "title": "User"},
-            "password": {"type": "string", "title": "Password", "writeOnly": True},
-            "options": {
-                "type": "object",
-                "properties": {
-                    "sslmode": {"type": "string", "enum": list(SSL_MODES), "default": "prefer"},
-                    "connectTimeout": {"type": "integer", "minimum": 1, "maximum": 300, "default": 10},
-                },
-                "additionalProperties": False,
-            },
-        },
-    }
+    config_schema: ClassVar[dict[str, Any]] = network_schema(default_port=3306, ssl_modes=SSL_MODES)
 
     def validate(self) -> None:
         """Refuse guarded hosts, the service's own database and options out of range."""
@@ -134,13 +116,7 @@ class MysqlConnector(Connector):
         self._addresses()
 
     def _settings(self) -> tuple[str, int]:
-        options = self.config.options or {}
-        unknown = sorted(set(options) - {"sslmode", "connectTimeout"})
-        if unknown:
-            raise ConnectorError(f"Unknown option {unknown[0]!r}.", field=f"options.{unknown[0]}")
-        if not self.config.database.strip():
-            raise ConnectorError("Give the name of the database.", field="database")
-        return option_choice(options, "sslmode", SSL_MODES, "prefer"), connect_timeout(options)
+        return network_options(self.config.options, self.config.database, SSL_MODES)
 
     def _addresses(self) -> list[str]:
         config = self.config

@@ -13,12 +13,7 @@ from psycopg import errors, sql
 
 from datasets.connectors.base import Column, Connector, ConnectorError, QueryRefused, QueryStream, TestResult
 from datasets.connectors.params import placeholders, to_pyformat, used_params
-from datasets.connectors.safety import (
-    connect_timeout,
-    network_addresses,
-    option_choice,
-    read_only_statement,
-)
+from datasets.connectors.safety import network_addresses, network_options, network_schema, read_only_statement
 
 APPLICATION_NAME = "informer-jobs"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -101,25 +96,7 @@ class PostgresqlConnector(Connector):
 
     type: ClassVar[str] = "postgresql"
     name: ClassVar[str] = "PostgreSQL"
-    config_schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "required": ["host", "database", "username"],
-        "properties": {
-            "host": {"type": "string", "title": "Host", "minLength": 1},
-            "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": 5432},
-            "database": {"type": "string", "title": "Database", "minLength": 1},
-            "username": {"type": "string", "title": "User"},
-            "password": {"type": "string", "title": "Password", "writeOnly": True},
-            "options": {
-                "type": "object",
-                "properties": {
-                    "sslmode": {"type": "string", "enum": list(SSL_MODES), "default": "prefer"},
-                    "connectTimeout": {"type": "integer", "minimum": 1, "maximum": 300, "default": 10},
-                },
-                "additionalProperties": False,
-            },
-        },
-    }
+    config_schema: ClassVar[dict[str, Any]] = network_schema(default_port=5432, ssl_modes=SSL_MODES)
 
     def validate(self) -> None:
         """Refuse guarded hosts, the service's own database and options out of range."""
@@ -127,16 +104,8 @@ class PostgresqlConnector(Connector):
         self._addresses()
 
     def _settings(self) -> dict[str, Any]:
-        options = self.config.options or {}
-        unknown = sorted(set(options) - {"sslmode", "connectTimeout"})
-        if unknown:
-            raise ConnectorError(f"Unknown option {unknown[0]!r}.", field=f"options.{unknown[0]}")
-        if not self.config.database.strip():
-            raise ConnectorError("Give the name of the database.", field="database")
-        return {
-            "sslmode": option_choice(options, "sslmode", SSL_MODES, "prefer"),
-            "connect_timeout": connect_timeout(options),
-        }
+        sslmode, timeout = network_options(self.config.options, self.config.database, SSL_MODES)
+        return {"sslmode": sslmode, "connect_timeout": timeout}
 
     def _addresses(self) -> list[str]:
         config = self.config

@@ -201,3 +201,37 @@ def option_choice(options: dict[str, Any], name: str, choices: tuple[str, ...], 
     if value not in choices:
         raise ConnectorError(f"{name} must be one of {', '.join(choices)}.", field=f"options.{name}")
     return str(value)
+
+
+def network_schema(*, default_port: int, ssl_modes: tuple[str, ...]) -> dict[str, Any]:
+    """The settings schema of a database on a network host (PostgreSQL, MySQL): the same fields for both."""
+    return {
+        "type": "object",
+        "required": ["host", "database", "username"],
+        "properties": {
+            "host": {"type": "string", "title": "Host", "minLength": 1},
+            "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": default_port},
+            "database": {"type": "string", "title": "Database", "minLength": 1},
+            "username": {"type": "string", "title": "User"},
+            "password": {"type": "string", "title": "Password", "writeOnly": True},
+            "options": {
+                "type": "object",
+                "properties": {
+                    "sslmode": {"type": "string", "enum": list(ssl_modes), "default": "prefer"},
+                    "connectTimeout": {"type": "integer", "minimum": 1, "maximum": 300, "default": 10},
+                },
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def network_options(options: dict[str, Any] | None, database: str, ssl_modes: tuple[str, ...]) -> tuple[str, int]:
+    """A network database's ``(sslmode, connect timeout)``; unknown options and no database name refused."""
+    options = options or {}
+    unknown = sorted(set(options) - {"sslmode", "connectTimeout"})
+    if unknown:
+        raise ConnectorError(f"Unknown option {unknown[0]!r}.", field=f"options.{unknown[0]}")
+    if not database.strip():
+        raise ConnectorError("Give the name of the database.", field="database")
+    return option_choice(options, "sslmode", ssl_modes, "prefer"), connect_timeout(options)
