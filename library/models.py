@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone as django_timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from pgvector.django import VectorField
 
 from informer.models import Tenant
 
@@ -50,6 +51,12 @@ class Library(models.Model):
     indexed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # One sync at a time: set by a conditional UPDATE only one caller can win (services.sync).
     sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The search index (library.services.index): one indexing at a time, claimed as a sync is; the
+    # embedder whose vectors the chunks hold (another embedder means indexing everything again); and a
+    # counter raised on every change to the chunks, which tells in-process vector caches they are stale.
+    index_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    index_model = models.CharField(max_length=200, blank=True, editable=False)
+    index_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,3 +153,48 @@ class LibraryFile(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class Chunk(models.Model):
+    """A passage of a file's extracted text, with its embedding (§9 "Index").
+
+    ``vector`` is the embedding as little-endian float32 bytes (``numpy.frombuffer``), the source of the
+    exact search and of the pgvector copy (``ChunkVector``) where that extension is present. ``page`` is
+    the PDF page (from 1), else null; ``start``/``end`` are character offsets into that page's text (the
+    whole text's for other formats). ``library`` repeats the file's, so a search filters by library
+    without a join.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="chunk_set", db_index=False)
+    file = models.ForeignKey(LibraryFile, on_delete=models.CASCADE, related_name="chunk_set", db_index=False)
+    ordinal = models.PositiveIntegerField()  # from 0, in reading order within the file
+    page = models.PositiveIntegerField(null=True, blank=True)
+    start = models.PositiveIntegerField(default=0)
+    end = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    vector = models.BinaryField()
+
+    class Meta:
+        ordering = ["file", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["file", "ordinal"], name="chunk_unique_ordinal")]
+        indexes = [models.Index(fields=["library", "file"], name="chunk_library_file_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_id}#{self.ordinal}"
+
+
+class ChunkVector(models.Model):
+    """The pgvector copy of a chunk's embedding: ``vector(384)`` with an HNSW cosine index.
+
+    Not managed by migrations: the table exists only on PostgreSQL with the ``vector`` extension, made by
+    ``library.vectors.ensure_pgvector`` (after every ``migrate``); elsewhere search is exact (numpy).
+    """
+
+    chunk = models.OneToOneField(Chunk, on_delete=models.CASCADE, primary_key=True, db_constraint=False)
+    library_id = models.UUIDField()
+    embedding = VectorField(dimensions=384)
+
+    class Meta:
+        managed = False
+        db_table = "library_chunkvector"
