@@ -191,7 +191,8 @@ class ChunkVector(models.Model):
     ``library.vectors.ensure_pgvector`` (after every ``migrate``); elsewhere search is exact (numpy).
     """
 
-    chunk = models.OneToOneField(Chunk, on_delete=models.CASCADE, primary_key=True, db_constraint=False)
+    # The table's own foreign key cascades (ensure_pgvector makes it); Django must not, as the table may be absent.
+    chunk = models.OneToOneField(Chunk, on_delete=models.DO_NOTHING, primary_key=True, db_constraint=False)
     library_id = models.UUIDField()
     embedding = VectorField(dimensions=384)
 

@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ChunkVector',
             fields=[
-                ('chunk', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, serialize=False, to='library.chunk')),
+                ('chunk', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, serialize=False, to='library.chunk')),
                 ('library_id', models.UUIDField()),
                 ('embedding', pgvector.django.vector.VectorField(dimensions=384)),
             ],
