@@ -17,7 +17,7 @@ from typing import IO
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from rest_framework import status
 
 from informer.api.exceptions import Conflict, DomainError, NotFound
@@ -25,7 +25,7 @@ from library.content import ContentTooLarge, Spooled, content_keep, content_open
 from library.integrations.base import Integration, IntegrationError
 from library.integrations.paths import UnsafePath, ancestors_of, filename_of, parent_of, safe_path
 from library.integrations.registry import integration_for
-from library.models import FileOrigin, IndexStatus, Library, LibraryFile
+from library.models import Chunk, FileOrigin, IndexStatus, Library, LibraryFile
 from library.services.libraries import library_config
 
 __all__ = [
@@ -277,7 +277,9 @@ def file_delete(*, file: LibraryFile) -> None:
         raise RemoteWriteFailed(f"The library's remote did not delete '{file.path}': {error.message}") from None
     sha256 = file.sha256
     with transaction.atomic():
-        LibraryFile.objects.filter(pk=file.pk).delete()
+        _, deleted = LibraryFile.objects.filter(pk=file.pk).delete()
+        if deleted.get(Chunk._meta.label):  # its chunks went with it: vector caches are stale
+            Library.objects.filter(pk=library.pk).update(index_version=F("index_version") + 1)
         library_totals_update(library)
         if sha256:
             transaction.on_commit(lambda: _collect(sha256))

@@ -25,14 +25,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from library.content import ContentTooLarge, Spooled, content_spool, contents_collect, contents_keep
 from library.integrations.base import Integration, IntegrationError, RemoteEntry
 from library.integrations.paths import ancestors_of, filename_of, parent_of
 from library.integrations.registry import integration_for
-from library.models import FileOrigin, IndexStatus, Library, LibraryFile
+from library.models import Chunk, FileOrigin, IndexStatus, Library, LibraryFile
 from library.services.files import library_totals_update, size_text
 from library.services.libraries import library_config
 from library.services.sync_state import (
@@ -402,6 +402,8 @@ class _Sync:
             shas = set(batch.values_list("sha256", flat=True))
             _, per_model = batch.delete()
             self.result.deleted += per_model.get(LibraryFile._meta.label, 0)
+            if per_model.get(Chunk._meta.label):  # their chunks went with them: vector caches are stale
+                Library.objects.filter(pk=self.library.pk).update(index_version=F("index_version") + 1)
             self.dropped |= shas
         childless = ~Exists(LibraryFile.objects.filter(parent_id=OuterRef("pk")))
         for row in sorted((row for row in gone if row.directory), key=lambda r: -r.path.count("/")):
