@@ -285,6 +285,7 @@ INFORMER_DATASET_MAX_BYTES = env_int("INFORMER_DATASET_MAX_BYTES", 1024**3)
 # Libraries (§9): local libraries live under the root; files beyond the size are listed as skipped.
 INFORMER_LIBRARY_ROOT = Path(env_str("INFORMER_LIBRARY_ROOT", str(VAR_DIR / "library")))
 INFORMER_LIBRARY_MAX_FILE_BYTES = env_int("INFORMER_LIBRARY_MAX_FILE_BYTES", 100 * 1024 * 1024)
+INFORMER_LIBRARY_MAX_TEXT_CHARS = env_int("INFORMER_LIBRARY_MAX_TEXT_CHARS", 5_000_000)  # text kept per file
 
 REDIS_URL = env_str("REDIS_URL")
 
