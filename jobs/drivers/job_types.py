@@ -1,5 +1,5 @@
 """The six job types of §4: the JSON Schema of their ``data`` and what each does first when a run executes
-(``library-sync`` in ``jobs.drivers.libraries``)."""
+(``library-sync`` and ``index-files`` in ``jobs.drivers.libraries``)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from datasets.models import Dataset
     from jobs.models import Job
 
-_UUID = {"type": "string", "format": "uuid"}
 _HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -130,29 +129,6 @@ class DatasetRefreshJob(JobTypeDriver):
         if truncated:
             message += " Some hit the row or size cap: only what fits was stored."
         return StepResult(message=message, warning=truncated, data=kept)
-
-
-class IndexFilesJob(JobTypeDriver):
-    """Extracts text from a library's new or changed files and indexes it for vector search."""
-
-    id = "index-files"
-    available = False  # arrives with the datasets and libraries work
-    name = "Index files"
-    description = "Extracts text from a library's new or changed files and indexes it for vector search."
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["libraryId"],
-        "properties": {
-            "libraryId": _UUID,
-            "extensions": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["txt", "md", "csv", "html", "pdf", "docx"]},
-                "uniqueItems": True,
-            },
-            "reindex": {"type": "boolean", "default": False},
-        },
-    }
 
 
 class ApiCallJob(JobTypeDriver):

@@ -1,6 +1,6 @@
-"""The library drivers (§9): the ``library-sync`` job type and the ``library`` action.
+"""The library drivers (§9): the ``library-sync`` and ``index-files`` job types and the ``library`` action.
 
-Both name a library by its id or natural id (``<tenant-slug>:<slug>``) in the job's tenant. Rights are
+They name a library by its id or natural id (``<tenant-slug>:<slug>``) in the job's tenant. Rights are
 checked twice. When a job or action is saved, for the one saving it: a library they may not read gets the
 same 400 as one that does not exist, so the answer does not tell them apart. When the step runs, for the
 job's owner, whose rights the run acts with: they may have lost them since, and a lost right fails the
@@ -27,6 +27,7 @@ from jobs.drivers.datasets import checked_data, job_of, owner_of
 
 if TYPE_CHECKING:
     from library.models import Library, LibraryFile
+    from library.services.index import IndexProgress, IndexResult
     from library.services.sync import SyncProgress, SyncResult
 
 LIBRARY_REFERENCE = {
@@ -39,8 +40,12 @@ LIBRARY_REFERENCE = {
 # What a step needs of a library, and how messages name that right.
 SYNC = "sync_library"
 CHANGE = "change_library"
+# Indexing refreshes what a library holds, as a sync does: the same right, named for what the job does.
+INDEX = "index"
+_CODENAMES = {SYNC: SYNC, INDEX: SYNC, CHANGE: CHANGE}
 _RIGHTS = {
     SYNC: ("sync", "the 'library:sync' permission (sync_library)"),
+    INDEX: ("index", "the 'library:sync' permission (sync_library)"),
     CHANGE: ("write files into", "the 'library:edit' permission (change_library)"),
 }
 
@@ -88,7 +93,7 @@ def reference_errors(
     held = _codenames(user, library) if library is not None else set()
     if library is None or "view_library" not in held:
         return [f"data.library: there is no library '{key[:80]}' that you can read."]
-    if need not in held:
+    if _CODENAMES[need] not in held:
         verb, right = _RIGHTS[need]
         return [f"data.library: you need {right} on {label(library)} for a job to {verb} it."]
     return []
@@ -110,7 +115,7 @@ def library_for(context: RunContext, key: str, *, need: str) -> Library:
             "again or change the job.",
             permanent=True,
         )
-    if need not in held:
+    if _CODENAMES[need] not in held:
         verb, right = _RIGHTS[need]
         raise StepFailed(
             f"The job's owner {owner.display_name} may no longer {verb} {label(library)} ({key}): it needs {right}.",
@@ -189,7 +194,8 @@ class LibrarySyncJob(JobTypeDriver):
         "removed ones deleted, unchanged ones left alone, then runs the actions. Its progress entry counts the "
         "files and bytes as they go. Nothing is deleted after a listing that failed, nor more than half the "
         "library's files at once unless allowMassDelete; either fails the step. Files that could not be "
-        "fetched keep their previous copy and make the step a warning. The job's owner needs sync_library."
+        "fetched keep their previous copy and make the step a warning. An embedded library is then indexed "
+        "(its new and changed files), under a progress entry of its own. The job's owner needs sync_library."
     )
     schema = {
         "type": "object",
@@ -240,7 +246,132 @@ class LibrarySyncJob(JobTypeDriver):
         # Files that could not be fetched (their previous copy kept) or names refused: the rest is synced.
         status = "warning" if result.errors else "success"
         entry.end(status, message, **shown)
-        return StepResult(message=message, warning=bool(result.errors), data=kept, entry=shown)
+        warning = bool(result.errors)
+        if library.embedded:
+            # An embedded library is indexed after every sync that did not fail as a whole: its new and
+            # changed files only. Indexing that cannot run (another one holds the library) fails the step
+            # for a retry, which finds the files synced and indexes them then.
+            indexed, index_warning = index_step(context, library, key, force=False, kept=kept)
+            kept["index"] = indexed.to_dict()
+            message = f"{message} {indexed_message(library, indexed)}"
+            warning = warning or index_warning
+        return StepResult(message=message, warning=warning, data=kept, entry=shown)
+
+
+# --- index-files --------------------------------------------------------------------------------------------
+
+
+def indexed_message(library: Library, result: IndexResult) -> str:
+    """An indexing's result in a sentence or two: each count, the chunks, the time, the first file's error."""
+    message = (
+        f"Indexed {label(library)}: {result.indexed} indexed, {result.unchanged} unchanged, {result.no_text} "
+        f"without text, {result.skipped} skipped, {len(result.errors)} with errors; {result.chunks} chunk(s) "
+        f"stored in {result.duration:.1f} s."
+    )
+    if result.errors:
+        first = result.errors[0]
+        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+        message += f" First error, {first['path'] or library.name}: {_sentence(first['error'])}{more}"
+    return message
+
+
+def _index_progress_message(progress: IndexProgress) -> str:
+    return f"{progress.files_done:,} of {progress.files_total:,} file(s), {progress.chunks:,} chunk(s) so far."
+
+
+def index(context: RunContext, library: Library, *, force: bool, entry: ProgressEntry) -> IndexResult:
+    """Index ``library``; ``entry`` follows the files and chunks as they go. Failures become the step's."""
+    from library.services.index import IndexBusy, IndexCancelled, library_index
+
+    def progress(state: IndexProgress) -> None:
+        entry.update(
+            _index_progress_message(state), files=state.files_done, total=state.files_total, chunks=state.chunks
+        )
+
+    try:
+        return library_index(library, force=force, progress=progress, cancelled=context.should_stop)
+    except IndexBusy as error:
+        # Another indexing of the same library is under way; a retry later may find it free.
+        raise StepFailed(f"Indexing {label(library)} failed: {error.message}") from None
+    except IndexCancelled as error:  # the run is stopping (cancelled, timed out): the executor says which
+        raise StepFailed(
+            f"Indexing {label(library)} stopped: {error.message}", data={"index": error.result.to_dict()}
+        ) from None
+    except DomainError as error:  # the library was deleted meanwhile
+        raise StepFailed(f"Indexing {label(library)} failed: {error.message}", permanent=True) from None
+
+
+_INDEX_SHOWN = ("indexed", "unchanged", "noText", "skipped", "chunks")
+
+
+def index_step(
+    context: RunContext, library: Library, key: str, *, force: bool, kept: dict[str, Any] | None = None
+) -> tuple[IndexResult, bool]:
+    """Index ``library`` under a progress entry of its own (``Index <name>``); the result and whether it warns.
+
+    Files that failed (their reason in ``errors``) make a warning: the others are indexed. ``kept`` is what
+    the step keeps should the indexing fail (a sync's counts before it).
+    """
+    entry = context.progress.begin(
+        f"index:{key}", f"Index {library.name}", "Starting.", libraryId=str(library.pk), files=0, total=0, chunks=0
+    )
+    try:
+        result = index(context, library, force=force, entry=entry)
+    except StepFailed as failure:
+        entry.end("error", failure.message)
+        if kept is not None:
+            failure.data = {**kept, **failure.data}
+        raise
+    counts = result.to_dict()
+    shown = {name: counts[name] for name in _INDEX_SHOWN}
+    entry.end("warning" if result.errors else "success", indexed_message(library, result), **shown)
+    return result, bool(result.errors)
+
+
+class IndexFilesJob(JobTypeDriver):
+    """Extracts text from a library's new or changed files and indexes it for search, with a progress entry."""
+
+    id = "index-files"
+    name = "Index files"
+    description = (
+        "Indexes a library for search: the text of its new and changed files (txt, md, csv, html, pdf, docx) "
+        "extracted, cut into chunks and embedded; unchanged files are not read again, and force indexes every "
+        "file again. Then runs the actions. Its progress entry counts the files and chunks as they go. A file "
+        "with no text, of a format that is not indexed or whose extraction fails is reported with the reason and "
+        "makes the step a warning; the other files are indexed. The job's owner needs sync_library."
+    )
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["library"],
+        "properties": {
+            "library": LIBRARY_REFERENCE,
+            "force": {
+                "type": "boolean",
+                "default": False,
+                "description": "Index every file again, not only the new and changed ones.",
+            },
+        },
+    }
+
+    @classmethod
+    def reference_errors(
+        cls, data: dict[str, Any], *, user: Any, tenant_id: int, current: dict[str, Any] | None = None
+    ) -> list[str]:
+        """The one saving the job must be able to refresh the library's contents (sync_library)."""
+        return reference_errors(data, user=user, tenant_id=tenant_id, need=INDEX, current=current)
+
+    @classmethod
+    def execute(cls, context: RunContext) -> StepResult:
+        """Index the library; an indexing already running fails the step for a retry, file errors warn."""
+        data = checked_data(cls, context.job.get("data") or {}, what="The job's data")
+        key = data["library"]
+        library = library_for(context, key, need=INDEX)
+        result, warning = index_step(context, library, key, force=bool(data.get("force", False)))
+        counts = result.to_dict()
+        kept = {"library": key, "libraryId": str(library.pk), "name": library.name, **counts}
+        shown = {name: counts[name] for name in _INDEX_SHOWN}
+        return StepResult(message=indexed_message(library, result), warning=warning, data=kept, entry=shown)
 
 
 # --- The library action -------------------------------------------------------------------------------------

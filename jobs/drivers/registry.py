@@ -13,7 +13,7 @@ JOB_DRIVERS: dict[str, str] = {
     "email": "jobs.drivers.job_types.EmailJob",
     "dataset-refresh": "jobs.drivers.job_types.DatasetRefreshJob",
     "library-sync": "jobs.drivers.libraries.LibrarySyncJob",
-    "index-files": "jobs.drivers.job_types.IndexFilesJob",
+    "index-files": "jobs.drivers.libraries.IndexFilesJob",
     "api-call": "jobs.drivers.job_types.ApiCallJob",
     "snapshot-cleanup": "jobs.drivers.job_types.SnapshotCleanupJob",
 }

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from jobs.drivers.base import StepFailed, StepResult
+from jobs.drivers import registry
+from jobs.drivers.base import JobTypeDriver, StepFailed, StepResult
 from jobs.models import Job
 from runs import services, workers
 from runs.executor import execute_run
@@ -124,12 +125,22 @@ def test_an_exception_in_a_driver_becomes_the_runs_error(db, email_step):
     assert run.lease_token is None
 
 
+class WithdrawnJob(JobTypeDriver):
+    """A job type registered but not available on this installation (every real one is): it does no work."""
+
+    id = "withdrawn"
+    available = False
+    name = "Withdrawn"
+    schema = {"type": "object", "properties": {"libraryId": {"type": "string", "format": "uuid"}}}
+
+
 @pytest.mark.parametrize(
     ("job_type", "name", "data"),
-    [("index-files", "Index files", {"libraryId": str(uuid.UUID(int=3))})],
+    [("withdrawn", "Withdrawn", {"libraryId": str(uuid.UUID(int=3))})],
 )
-def test_unavailable_job_types_fail_permanently(db, job_type, name, data):
+def test_unavailable_job_types_fail_permanently(db, monkeypatch, job_type, name, data):
     # given
+    monkeypatch.setitem(registry.JOB_DRIVERS, job_type, f"{__name__}.WithdrawnJob")
     run = run_now(JobFactory(type=job_type, data=data, max_attempts=3))
 
     # when

@@ -28,7 +28,6 @@ from tests.jobs.api.test_actions import ERROR_KEYS, JobActionFactory, JobAttachm
 from tests.library.factories import LibraryFactory
 
 DATASET = "0b7e4c1e-9d8f-4f7b-8f54-2f3c1d9a6e01"
-LIBRARY = "5d2a9c3b-1e4f-4a6b-9c8d-7e6f5a4b3c21"
 
 # (path, rel, registry, driver lookup)
 LISTINGS: dict[str, tuple[str, str, dict[str, str], Any]] = {
@@ -393,13 +392,13 @@ def test_anonymous_cannot_create_from_a_template(api, db, db_state):
 
 # --- Availability ---------------------------------------------------------------------------------------
 
-# What this installation can run today: indexing has not landed.
+# What this installation can run: every registered driver (tests withdraw one to see an unavailable one).
 AVAILABLE = {
     "/api/job-drivers": {
         "email": True,
         "dataset-refresh": True,
         "library-sync": True,
-        "index-files": False,
+        "index-files": True,
         "api-call": True,
         "snapshot-cleanup": True,
     },
@@ -445,14 +444,15 @@ def test_a_template_is_unavailable_when_any_driver_it_uses_is(without_attachment
     # whose attachment is
     without_attachment_type("report")
     without_driver(action_driver, "webhook")
-    template = {"job": {"type": "index-files"}, "actions": [{"type": "email"}]}
+    without_driver(job_driver, "api-call")
+    template = {"job": {"type": "api-call"}, "actions": [{"type": "email"}]}
     with_action = {"job": {"type": "email"}, "actions": [{"type": "email"}, {"type": "webhook"}]}
     with_attachment = {"job": {"type": "email"}, "actions": [{"type": "email", "attachments": [{"type": "report"}]}]}
 
     # then
     assert blueprints.blueprint_available(template) is False
     assert blueprints.blueprint_unavailable_message("t", template) == (
-        "The job template 't' is not available on this installation: it uses the job type 'index-files', which is not."
+        "The job template 't' is not available on this installation: it uses the job type 'api-call', which is not."
     )
     assert blueprints.blueprint_unavailable_message("t", with_action) == (
         "The job template 't' is not available on this installation: it uses the action type 'webhook', which is not."
@@ -474,6 +474,7 @@ def test_registry_choices_for_forms():
         ("email", "Email"),
         ("dataset-refresh", "Dataset refresh"),
         ("library-sync", "Library sync"),
+        ("index-files", "Index files"),
         ("api-call", "API call"),
         ("snapshot-cleanup", "Snapshot cleanup"),
     ]
@@ -518,14 +519,16 @@ def test_creating_from_an_unavailable_template_is_a_400_naming_template_id(
     assert db_state() == before
 
 
+# Every job type is available here: these are withdrawn for the tests below.
 UNAVAILABLE_JOBS = {
-    "index-files": {"libraryId": LIBRARY},
+    "api-call": {"url": "https://example.com/health"},
 }
 
 
 @pytest.mark.parametrize("job_type", list(UNAVAILABLE_JOBS))
-def test_creating_a_job_of_an_unavailable_type_is_a_400_naming_type(client, db_state, job_type):
+def test_creating_a_job_of_an_unavailable_type_is_a_400_naming_type(client, db_state, without_driver, job_type):
     # given
+    without_driver(job_driver, job_type)
     before = db_state()
     body = {"name": "Refresh", "type": job_type, "interval": "0 2 * * *", "data": UNAVAILABLE_JOBS[job_type]}
 
@@ -538,35 +541,37 @@ def test_creating_a_job_of_an_unavailable_type_is_a_400_naming_type(client, db_s
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_changing_a_job_to_an_unavailable_type_is_a_400_naming_type(client, owner, db_state, method):
+def test_changing_a_job_to_an_unavailable_type_is_a_400_naming_type(client, owner, db_state, without_driver, method):
     # given
+    without_driver(job_driver, "api-call")
     job = JobFactory(owner=owner, type="email", data={})
     before = db_state()
 
     # when
     response = getattr(client, method)(
-        f"/api/jobs/{job.pk}", {"type": "index-files", "data": {"libraryId": LIBRARY}}, format="json"
+        f"/api/jobs/{job.pk}", {"type": "api-call", "data": UNAVAILABLE_JOBS["api-call"]}, format="json"
     )
 
     # then
-    assert_refused(response, "type", "The job type 'index-files'")
+    assert_refused(response, "type", "The job type 'api-call'")
     assert db_state() == before
 
 
-def test_an_existing_job_of_an_unavailable_type_stays_readable_editable_and_deletable(client, owner):
+def test_an_existing_job_of_an_unavailable_type_stays_readable_editable_and_deletable(client, owner, without_driver):
     # given: made before its type was withdrawn (or by a migration)
-    job = JobFactory(owner=owner, type="index-files", data={"libraryId": LIBRARY})
+    job = JobFactory(owner=owner, type="api-call", data=UNAVAILABLE_JOBS["api-call"])
+    without_driver(job_driver, "api-call")
 
     # when / then: read
-    assert client.get(f"/api/jobs/{job.pk}").json()["type"] == "index-files"
+    assert client.get(f"/api/jobs/{job.pk}").json()["type"] == "api-call"
     # a write that keeps its type (even naming it again, as a full PUT does) is accepted
-    response = client.put(f"/api/jobs/{job.pk}", {"type": "index-files", "enabled": False}, format="json")
+    response = client.put(f"/api/jobs/{job.pk}", {"type": "api-call", "enabled": False}, format="json")
     assert response.status_code == 200, response.content
     assert Job.objects.get(pk=job.pk).enabled is False
     # and it can be moved to a type that is available
     response = client.patch(f"/api/jobs/{job.pk}", {"type": "email", "data": {}}, format="json")
     assert response.status_code == 200, response.content
-    Job.objects.filter(pk=job.pk).update(type="index-files")
+    Job.objects.filter(pk=job.pk).update(type="api-call")
     assert client.delete(f"/api/jobs/{job.pk}").status_code == 204
     assert not Job.objects.filter(pk=job.pk).exists()
 
@@ -678,13 +683,14 @@ def test_the_services_refuse_unavailable_types_for_every_caller(owner, without_a
     # given: not only the API, also the admin and the commands go through these
     without_attachment_type("report")
     without_driver(action_driver, "webhook")
+    without_driver(job_driver, "api-call")
     job = JobFactory(owner=owner)
     action = JobActionFactory(job=job)
 
     # then
     with pytest.raises(DomainError) as refused:
-        job_services.job_create(user=owner, fields={"name": "x", "type": "index-files", "interval": "0 1 * * *"})
-    assert refused.value.details == {"type": ["The job type 'index-files' is not available on this installation."]}
+        job_services.job_create(user=owner, fields={"name": "x", "type": "api-call", "interval": "0 1 * * *"})
+    assert refused.value.details == {"type": ["The job type 'api-call' is not available on this installation."]}
     with pytest.raises(DomainError):
         action_services.action_create(job=job, fields={"type": "webhook", "name": "d"})
     with pytest.raises(DomainError):
