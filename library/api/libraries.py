@@ -226,8 +226,10 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
         reason: the sync changed nothing, so there are no counts to give, and it is the library's settings
         or remote at fault, as a datasource's failing query is. Otherwise the answer is the §9 result, with
         the files that failed one by one, refused names and a refused mass deletion in ``errors`` (and
-        ``success: false`` for failed downloads and a refused deletion).
+        ``success: false`` for failed downloads and a refused deletion). An ``embedded`` library is then
+        indexed on a worker (its new and changed files), unless the sync failed as a whole.
         """
+        from library.services.index import index_after_sync, index_enqueue
         from library.services.sync import library_sync
 
         library = self.get_object()
@@ -238,6 +240,8 @@ class LibraryViewSet(LibraryLookupMixin, viewsets.GenericViewSet):
             # Nothing was changed: the remote's settings or state are what to correct, named as such.
             reason = next((error["error"] for error in result.errors if error["path"] == ""), "The listing failed.")
             raise services.field_error(reason, "settings")
+        if index_after_sync(library, result):
+            index_enqueue(library)  # the answer does not wait for it: a worker indexes the new and changed files
         return Response(result.as_json())
 
 
