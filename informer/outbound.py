@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
 import ipaddress
+import itertools
+import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import IO, Any
+from http.cookiejar import DefaultCookiePolicy
+from typing import IO, Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import idna
@@ -40,6 +45,8 @@ _PRIVATE = tuple(map(ipaddress.ip_network, ("10.0.0.0/8", "172.16.0.0/12", "192.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 _SESSION_HEADERS = {"User-Agent": "informer-jobs", "Accept": "*/*", "Accept-Encoding": "identity"}
+# What is left unread of an answer is read (so that its connection serves the next request) only up to this.
+_DRAIN = 65536
 # The setting whose entries lift a refusal of a host or an address; refusals name it so that whoever reads
 # one in a run's error knows what an operator would change.
 ALLOW_SETTING = "INFORMER_OUTBOUND_ALLOW"
@@ -195,6 +202,11 @@ def _lookup(host: str, port: int, url: str) -> list[IPAddress]:
 
 def _resolve(url: str, allow: _AllowList) -> _Target:
     """Validate scheme and host, resolve, and check every address against the policy."""
+    return _checked(url, *_parse(url, allow), allow)
+
+
+def _parse(url: str, allow: _AllowList) -> tuple[str, str, str, int]:
+    """Scheme, ASCII host, host as compared with the lists, and port of ``url``; OutboundBlocked before any lookup."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -216,7 +228,12 @@ def _resolve(url: str, allow: _AllowList) -> _Target:
     if not by_name and key in _BLOCKED_NAMES:
         lift = f"add {key!r} to {allow.label} to allow it"
         raise OutboundBlocked(f"Refusing to connect to host {key!r} ({_BLOCKED_NAMES[key]}); {lift}.", url=url)
-    port = port or _DEFAULT_PORTS[scheme]
+    return scheme, host, key, port or _DEFAULT_PORTS[scheme]
+
+
+def _checked(url: str, scheme: str, host: str, key: str, port: int, allow: _AllowList) -> _Target:
+    """Resolve ``host`` and check every address it has against the policy."""
+    by_name = key in allow.names
     ips = _lookup(host, port, url)
     for ip in ips:  # one bad address refuses the host: the resolver could hand out any of them
         if not by_name and not allow.permits(ip) and (category := _category(ip)):
@@ -240,20 +257,75 @@ def check_host(host: str, port: int, *, allow_hosts: Iterable[str], allow_settin
     return list(_resolve(f"http://{name}:{port}/", allow).ips)
 
 
+class _Tracker(Protocol):
+    """What a connection hands its sockets to: the call they serve, or the session origin that knows it."""
+
+    def track(self, sock: socket.socket) -> None: ...
+
+
+class _Watchdog:
+    """The thread that cuts the sockets of calls whose total deadline has passed, started when first needed.
+
+    One thread for the whole process rather than a timer thread per call: a client that makes a thousand
+    requests in a row (a library sync) would otherwise start and stop a thousand threads. Calls that end
+    before their deadline (nearly all) are dropped from the queue when they reach its head, or in a sweep
+    once they outnumber the live ones. A forked child starts its own thread at its first call.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._wakeup = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, _Call]] = []
+        self._order = itertools.count()
+        self._swept = 0  # size of the queue after the last sweep
+        self._thread: threading.Thread | None = None
+
+    def watch(self, call: _Call) -> None:
+        """Cut ``call``'s sockets at its deadline unless it has ended by then."""
+        with self._wakeup:
+            if len(self._due) >= 2 * self._swept + 64:
+                self._due = [item for item in self._due if not item[2].done]
+                heapq.heapify(self._due)
+                self._swept = len(self._due)
+            heapq.heappush(self._due, (call.expires_at, next(self._order), call))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbound-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is call:
+                self._wakeup.notify()
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wakeup.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._wakeup.wait(left)
+                    continue
+                heapq.heappop(self._due)[2].fire()
+
+
 class _Call:
-    """Limits of one outbound_request call, with a watchdog that cuts its sockets at the deadline."""
+    """Limits of one outbound request, whose sockets the watchdog cuts at the deadline."""
 
     def __init__(self, total_timeout: float, connect_timeout: float, max_bytes: int) -> None:
         self.expires_at = time.monotonic() + total_timeout
         self.connect_timeout = connect_timeout
         self.max_bytes = max_bytes
         self.fired = False
+        self.done = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         # Socket timeouts only bound each recv(); a server dripping bytes would never trip them.
-        self._timer = threading.Timer(total_timeout, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _WATCHDOG.watch(self)
 
     def remaining(self) -> float:
         """Seconds left before the total deadline, never negative."""
@@ -262,16 +334,23 @@ class _Call:
     def track(self, sock: socket.socket) -> None:
         """Register a socket to be cut when the deadline passes."""
         with self._lock:
+            if self.done:
+                return
             self._sockets.append(sock)
             if self.fired:
                 self._cut(sock)
 
     def cancel(self) -> None:
-        """Stop the watchdog once the call is over."""
-        self._timer.cancel()
-
-    def _fire(self) -> None:
+        """Stop watching once the call is over (its sockets may serve the next call of a session)."""
         with self._lock:
+            self.done = True
+            self._sockets.clear()
+
+    def fire(self) -> None:
+        """The deadline has passed: cut every socket of the call (a blocked recv() returns at once)."""
+        with self._lock:
+            if self.done:
+                return
             self.fired = True
             for sock in self._sockets:
                 self._cut(sock)
@@ -313,9 +392,9 @@ class _Call:
 
 
 class _TrackedMixin:
-    """Connection that hands its sockets to the call's deadline watchdog."""
+    """Connection that hands its sockets to the deadline watchdog of the call they serve."""
 
-    def __init__(self, *args: Any, call: _Call, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, call: _Tracker, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._call = call
 
@@ -327,6 +406,12 @@ class _TrackedMixin:
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
         self._call.track(self.sock)  # type: ignore[attr-defined]
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        sock = self.sock  # type: ignore[attr-defined]
+        if sock is not None:  # a kept-alive connection: its socket now serves this call
+            self._call.track(sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
 class _TrackedHTTPConnection(_TrackedMixin, HTTPConnection):
@@ -340,7 +425,7 @@ class _TrackedHTTPSConnection(_TrackedMixin, HTTPSConnection):
 class _PinnedAdapter(HTTPAdapter):
     """Adapter whose single pool connects to one validated IP while speaking to the original host."""
 
-    def __init__(self, target: _Target, ip: str, call: _Call) -> None:
+    def __init__(self, target: _Target, ip: str, call: _Tracker) -> None:
         super().__init__(max_retries=0)
         self._target = target
         if target.scheme == "https":
@@ -484,6 +569,191 @@ class OutboundStream:
         return OutboundError(f"The answer of {self.url} broke off: {exc}", url=self.url)
 
 
+def _release(response: requests.Response, call: _Call) -> None:
+    """Read the rest of a short answer, so that its connection can serve the next request; then close it.
+
+    Only an answer whose Content-Length says it is short is read to its end (a long or open-ended one would
+    hold the caller up); any other loses its connection, as it did before connections were kept.
+    """
+    length = response.headers.get("Content-Length", "")
+    if not call.fired and length.isdigit() and int(length) <= _DRAIN:
+        with contextlib.suppress(requests.RequestException, Urllib3Error, OSError):
+            while response.raw.read(_CHUNK, decode_content=False):
+                pass
+    response.close()
+
+
+def _blocked_cookies() -> DefaultCookiePolicy:
+    # A cookie a server sets is not sent back: each request carries only what its caller gives it.
+    return DefaultCookiePolicy(allowed_domains=[])
+
+
+class _Origin:
+    """One origin of a session: its checked target, the address its connections go to, and their pool."""
+
+    def __init__(self, target: _Target) -> None:
+        self.target = target
+        self.index = 0  # of the address in ``target.ips`` the connections go to
+        self.call: _Call | None = None  # the request in progress
+        self._http: requests.Session | None = None
+
+    def track(self, sock: socket.socket) -> None:
+        """A socket of this origin's pool serves the request in progress: its deadline cuts it."""
+        call = self.call
+        if call is not None:
+            call.track(sock)
+
+    def http(self) -> requests.Session:
+        """The requests session whose one pool connects to the pinned address."""
+        if self._http is None:
+            http = requests.Session()
+            http.trust_env = False  # environment proxies and .netrc would bypass the pinning
+            http.headers = CaseInsensitiveDict(_SESSION_HEADERS)
+            http.cookies.set_policy(_blocked_cookies())
+            adapter = _PinnedAdapter(self.target, self.target.ips[self.index], self)
+            http.mount("http://", adapter)
+            http.mount("https://", adapter)
+            self._http = http
+        return self._http
+
+    def next_address(self) -> None:
+        """The pinned address could not be reached: the next checked one, with a pool of its own."""
+        self.close()
+        self.index = (self.index + 1) % len(self.target.ips)
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+def _close_origins(origins: dict[tuple[str, str, int], _Origin]) -> None:
+    for origin in list(origins.values()):
+        origin.close()
+    origins.clear()
+
+
+class OutboundSession:
+    """Requests through the outbound policy that keep their connection: for a client making many in a row.
+
+    Each origin (scheme, host, port) is resolved and checked by the policy once, at its first request;
+    every connection to it goes to the address checked then, for as long as the session lives. One
+    connection per origin is kept alive between requests (a WebDAV sync's thousand GETs make one TCP
+    connection, not a thousand); a new one, when the server closed it, goes to the same checked address.
+    When that address cannot be reached at all, the next checked one is tried, as ``outbound_stream`` does.
+
+    Each request has its own limits (connect, read and total timeouts, the total enforced by the watchdog
+    on whatever socket serves it), is not redirected (the caller sees the 3xx) and carries only the
+    headers its caller gives: cookies the server sets are not kept. A session makes one request at a time
+    (RuntimeError otherwise) and is for one thread; ``close`` (or leaving its ``with`` block, or dropping
+    it) closes its connections.
+    """
+
+    def __init__(
+        self, *, allow_hosts: Iterable[str] | None = None, connect_timeout: float = 5.0, read_timeout: float = 30.0
+    ) -> None:
+        self._allow = _AllowList.parse(allow_hosts)
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._origins: dict[tuple[str, str, int], _Origin] = {}
+        self._busy = False
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _close_origins, self._origins)
+
+    def __enter__(self) -> OutboundSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection; the session makes no more requests."""
+        self._closed = True
+        self._finalizer()
+
+    def _origin(self, url: str) -> tuple[_Origin, _Target]:
+        """The origin of ``url`` (checked by the policy at its first request) and the target to send to."""
+        scheme, host, key, port = _parse(url, self._allow)  # every URL is parsed and its host name checked
+        origin = self._origins.get((scheme, host, port))
+        if origin is None:
+            origin = _Origin(_checked(url, scheme, host, key, port, self._allow))
+            self._origins[origin.target.origin] = origin
+        return origin, replace(origin.target, url=url)
+
+    def _send(
+        self,
+        origin: _Origin,
+        target: _Target,
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes | IO[bytes] | None,
+        call: _Call,
+    ) -> requests.Response:
+        for attempt in range(len(target.ips)):
+            http = origin.http()
+            request = requests.Request(method, target.url, headers=dict(headers), data=body)
+            left = max(call.remaining(), 0.001)
+            timeout = (min(self._connect_timeout, left), min(self._read_timeout, left))
+            options = {"stream": True, "allow_redirects": False, "timeout": timeout, "verify": _CA_BUNDLE}
+            try:
+                return http.send(http.prepare_request(request), **options)
+            except requests.ConnectionError as exc:
+                # Move on to the next validated address only if this one could not be reached at all.
+                if attempt + 1 == len(target.ips) or not _connect_failed(exc) or call.fired:
+                    raise
+                origin.next_address()
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | IO[bytes] | None = None,
+        total_timeout: float = 3600.0,
+    ) -> Iterator[OutboundStream]:
+        """One request, as ``outbound_stream`` makes it, over the session's connection to the URL's origin."""
+        method = method.upper()
+        if not (method.isascii() and method.isalpha()):
+            raise ValueError("Invalid method.")
+        if self._closed:
+            raise RuntimeError("The outbound session is closed.")
+        if self._busy:
+            raise RuntimeError("An outbound session makes one request at a time.")
+        self._busy = True
+        call = _Call(total_timeout, self._connect_timeout, 0)
+        origin: _Origin | None = None
+        target: _Target | None = None
+        try:
+            try:
+                origin, target = self._origin(url)
+                origin.call = call
+                sent_headers = CaseInsensitiveDict(headers or {})
+                sent_headers["Host"] = target.host_header
+                response = self._send(origin, target, method, sent_headers, body, call)
+            except OutboundError:
+                raise
+            except (requests.RequestException, Urllib3Error, OSError) as exc:
+                url = target.url if target else url
+                if call.fired or call.remaining() <= 0:
+                    message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
+                else:
+                    message = f"Request to {url} failed: {exc}"
+                raise OutboundError(message, url=url) from exc
+            try:
+                yield OutboundStream(response.status_code, response.headers, target.url, response, call)
+            finally:
+                _release(response, call)
+        finally:
+            if origin is not None:
+                origin.call = None
+            call.cancel()
+            self._busy = False
+
+
 @contextlib.contextmanager
 def outbound_stream(
     method: str,
@@ -499,46 +769,14 @@ def outbound_stream(
     """One request through the outbound policy, pinned to the checked address, its bodies streamed both ways.
 
     For clients that move files (WebDAV): any method, a request body read from a file as it is sent, the
-    answer read chunk by chunk. Redirects are not followed, the caller sees the 3xx.
+    answer read chunk by chunk. Redirects are not followed, the caller sees the 3xx. A client making many
+    requests keeps its connection with an ``OutboundSession`` instead; this is a session of one request.
     """
-    method = method.upper()
-    if not (method.isascii() and method.isalpha()):
-        raise ValueError("Invalid method.")
-    allow = _AllowList.parse(allow_hosts)
-    call = _Call(total_timeout, connect_timeout, 0)
-    target: _Target | None = None
-    with contextlib.ExitStack() as stack:
-        stack.callback(call.cancel)
-        try:
-            target = _resolve(url, allow)
-            sent_headers = CaseInsensitiveDict(headers or {})
-            sent_headers["Host"] = target.host_header
-            for index, ip in enumerate(target.ips):
-                session = stack.enter_context(requests.Session())
-                session.trust_env = False  # environment proxies and .netrc would bypass the pinning
-                session.headers = CaseInsensitiveDict(_SESSION_HEADERS)
-                adapter = _PinnedAdapter(target, ip, call)
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                request = requests.Request(method, target.url, headers=dict(sent_headers), data=body)
-                left = max(call.remaining(), 0.001)
-                timeout = (min(connect_timeout, left), min(read_timeout, left))
-                options = {"stream": True, "allow_redirects": False, "timeout": timeout, "verify": _CA_BUNDLE}
-                try:
-                    response = session.send(session.prepare_request(request), **options)
-                    break
-                except requests.ConnectionError as exc:
-                    # Move on to the next validated address only if this one could not be reached at all.
-                    if index + 1 == len(target.ips) or not _connect_failed(exc) or call.fired:
-                        raise
-        except OutboundError:
-            raise
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
-            url = target.url if target else url
-            if call.fired or call.remaining() <= 0:
-                message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
-            else:
-                message = f"Request to {url} failed: {exc}"
-            raise OutboundError(message, url=url) from exc
-        stack.enter_context(response)
-        yield OutboundStream(response.status_code, response.headers, target.url, response, call)
+    with (
+        OutboundSession(allow_hosts=allow_hosts, connect_timeout=connect_timeout, read_timeout=read_timeout) as session,
+        session.stream(method, url, headers=headers, body=body, total_timeout=total_timeout) as response,
+    ):
+        yield response
+
+
+_WATCHDOG = _Watchdog()

@@ -5,6 +5,16 @@ nothing is ever held whole in memory and nothing half-written is ever kept. It i
 ``library/<sha[:2]>/<sha>`` unless a ``StoredContent`` with that sha256 exists already, in which case the
 spooled copy is dropped. ``contents_collect`` deletes the contents no ``LibraryFile`` references.
 
+When ``default_storage`` is a ``FileSystemStorage`` (files on a local disk), the spooled file is not copied
+into it but moved: it is spooled in the storage's own folder, so on the same filesystem, and kept by giving
+it its name there with a hard link (``os.link``). A link, not ``os.replace``: it fails rather than
+overwrites when the name is taken (the storage then picks another name, as ``save`` does), and it leaves
+the spool in place, so a keep that is rolled back and tried again still has its file. The spool is an
+unnamed file (``O_TMPFILE``, linked through ``/proc/self/fd``) where Linux offers one, so a crash leaves
+nothing behind; elsewhere a ``.library-spool-*`` file in the storage's folder, removed when the spool
+ends. Where a link is refused (another filesystem, one without hard links), the content is copied as for
+any other storage. A moved file gets the storage's ``file_permissions_mode`` (0600 when it has none).
+
 Keeping and collecting lock the ``StoredContent`` row (``SELECT … FOR UPDATE``), and collecting checks the
 references again once it holds the lock, so a content that a transaction is about to reference is never
 collected under it. Call ``content_keep``/``contents_keep`` inside the transaction that makes a file
@@ -14,16 +24,18 @@ invisible to collections and the row it reused stays locked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
@@ -62,6 +74,8 @@ class Spooled:
     sha256: str
     size: int
     file: IO[bytes]
+    # A path naming the spooled file on the storage's filesystem, to link it into place; None to copy it.
+    link_from: str | None = field(default=None, repr=False)
 
 
 def _chunks(stream: Iterator[bytes] | Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
@@ -69,6 +83,54 @@ def _chunks(stream: Iterator[bytes] | Iterable[bytes] | IO[bytes]) -> Iterator[b
     if callable(read):
         return iter(lambda: read(CHUNK), b"")
     return iter(stream)
+
+
+def _disk_storage() -> FileSystemStorage | None:
+    """``default_storage`` when it is a FileSystemStorage that saves as FileSystemStorage does, else None."""
+    storage = default_storage
+    saves = getattr(storage.__class__, "_save", None)  # __class__: default_storage is a lazy proxy
+    if isinstance(storage, FileSystemStorage) and saves is getattr(FileSystemStorage, "_save", None):
+        return storage
+    return None
+
+
+def _makedirs(storage: FileSystemStorage, directory: str) -> None:
+    """Create ``directory`` (and its parents) as FileSystemStorage does for the files it saves."""
+    mode = storage.directory_permissions_mode
+    if mode is None:
+        os.makedirs(directory, exist_ok=True)
+        return
+    umask = os.umask(0o777 & ~mode)
+    try:
+        os.makedirs(directory, mode, exist_ok=True)
+    finally:
+        os.umask(umask)
+
+
+@contextmanager
+def _spool_file() -> Iterator[tuple[IO[bytes], str | None]]:
+    """An empty temporary file, and a path to link it by when it lies on the storage's filesystem."""
+    storage = _disk_storage()
+    if storage is None:
+        with tempfile.TemporaryFile(prefix="library-") as spool:
+            yield spool, None
+        return
+    folder = storage.path("")
+    _makedirs(storage, folder)
+    try:
+        # Without O_EXCL (which tempfile.TemporaryFile adds), so that the file can be given a name later.
+        fd = os.open(folder, os.O_RDWR | os.O_TMPFILE, 0o600)
+    except (AttributeError, OSError):  # not Linux, or a filesystem without unnamed files
+        named = tempfile.NamedTemporaryFile(prefix=".library-spool-", dir=folder, delete=False)  # noqa: SIM115
+        try:
+            with named as spool:
+                yield spool, named.name
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(named.name)
+        return
+    with os.fdopen(fd, "w+b") as spool:
+        yield spool, f"/proc/self/fd/{fd}"
 
 
 @contextmanager
@@ -82,7 +144,7 @@ def content_spool(
     """
     digest = hashlib.sha256()
     size = 0
-    with tempfile.TemporaryFile(prefix="library-") as spool:
+    with _spool_file() as (spool, link_from):
         for chunk in _chunks(stream):
             if not chunk:
                 continue
@@ -93,7 +155,7 @@ def content_spool(
             spool.write(chunk)
         spool.flush()
         spool.seek(0)
-        yield Spooled(sha256=digest.hexdigest(), size=size, file=spool)
+        yield Spooled(sha256=digest.hexdigest(), size=size, file=spool, link_from=link_from)
 
 
 def storage_name_for(sha256: str) -> str:
@@ -115,10 +177,9 @@ def contents_keep(spooled: Sequence[Spooled]) -> dict[str, StoredContent]:
         for sha256, item in wanted.items():
             if sha256 in kept:
                 continue
-            item.file.seek(0)
             # The storage may give another name when the file is there already (left by a collection that
             # has not removed it yet, or by a crash): the row records whichever name it gave.
-            saved[sha256] = default_storage.save(storage_name_for(sha256), File(item.file))
+            saved[sha256] = _save(item, storage_name_for(sha256))
         if not saved:
             return kept
         # A concurrent transaction storing the same bytes makes the insert wait for it, then skip the row.
@@ -131,6 +192,54 @@ def contents_keep(spooled: Sequence[Spooled]) -> dict[str, StoredContent]:
             if row.storage_name != saved[row.sha256]:
                 default_storage.delete(saved[row.sha256])  # the other transaction's copy is the one kept
         return kept
+
+
+def _save(item: Spooled, name: str) -> str:
+    """Put the spooled content into ``default_storage`` at ``name`` (or the free name it gives); that name."""
+    storage = _disk_storage()
+    if storage is not None and item.link_from is not None:
+        item.file.flush()
+        linked = _link(storage, item.link_from, name)
+        if linked is not None:
+            return linked
+    item.file.seek(0)
+    return default_storage.save(name, File(item.file))
+
+
+def _link(storage: FileSystemStorage, source: str, name: str) -> str | None:
+    """Give the file at ``source`` the storage name ``name`` (or a free one) without copying it; None if refused."""
+    _makedirs(storage, os.path.dirname(storage.path(name)))
+    while True:
+        name = storage.get_available_name(name)
+        target = storage.path(name)
+        try:
+            _hard_link(source, target)
+        except FileExistsError:
+            continue  # taken since the storage looked: another name, as FileSystemStorage.save does
+        except OSError as exc:
+            logger.debug("Copying a library content into the storage, it cannot be linked there: %s", exc)
+            return None
+        break
+    if storage.file_permissions_mode is not None:
+        os.chmod(target, storage.file_permissions_mode)
+    return name
+
+
+def _hard_link(source: str, target: str) -> None:
+    """``os.link`` that follows a ``/proc/self/fd`` link to the unnamed file it stands for.
+
+    With its defaults ``os.link`` calls link(2), which on Linux links the magic link itself (and fails
+    across devices); given a directory fd it calls linkat(2) with AT_SYMLINK_FOLLOW. The source is an
+    absolute path, so which directory does not matter.
+    """
+    if os.link not in os.supports_dir_fd:
+        os.link(source, target)
+        return
+    root = os.open("/", os.O_RDONLY)
+    try:
+        os.link(source, target, src_dir_fd=root, follow_symlinks=True)
+    finally:
+        os.close(root)
 
 
 def content_keep(spooled: Spooled) -> StoredContent:

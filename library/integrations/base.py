@@ -111,3 +111,6 @@ class Integration(ABC):
     @abstractmethod
     def delete(self, path: str) -> None:
         """Remove the file at ``path``; one already gone is not an error."""
+
+    def close(self) -> None:  # noqa: B027 - most integrations hold nothing to release
+        """Release what the integration keeps open between calls (a connection); dropping it does too."""

@@ -4,7 +4,9 @@ Folders are not objects in S3: they are read from the keys' "/"-separated prefix
 "folder/" markers some tools write). A custom ``endpointUrl`` passes the webhooks' address guard
 (``INFORMER_OUTBOUND_ALLOW``) each time a client is made, is spoken to path-style so that the host checked
 is the host contacted, and a request to any other host is stopped before it is sent. boto3 resolves the
-name itself, so unlike WebDAV the connection is not pinned to the checked address.
+name itself, so unlike WebDAV the connection is not pinned to the checked address. One integration object
+makes one client (and so one connection pool), at its first request: a sync, which makes one integration,
+fetches all its objects through it.
 
 A library without an access key sends unsigned requests (a public bucket): boto3 would otherwise fall back
 to the service's own credentials (environment, instance role). ETags are change markers only: those of

@@ -1,10 +1,15 @@
 """WebDAV libraries: a folder on a WebDAV server (Nextcloud, ownCloud, Apache mod_dav, wsgidav…).
 
-Every request goes through ``informer.outbound.outbound_stream``: the host is checked by the same address
-guard as webhooks (``INFORMER_OUTBOUND_ALLOW`` lifts it) and the connection is pinned to the address that
-was checked. A WebDAV client library would resolve the name again on its own, and a name that answered
-with a public address for the check could answer with an internal one for the connection; hence plain
-requests with PROPFIND, GET, PUT, MKCOL and DELETE. Credentials are sent as HTTP Basic.
+Every request goes through an ``informer.outbound.OutboundSession``: the host is checked by the same
+address guard as webhooks (``INFORMER_OUTBOUND_ALLOW`` lifts it) and the connections are pinned to the
+address that was checked. A WebDAV client library would resolve the name again on its own, and a name that
+answered with a public address for the check could answer with an internal one for the connection; hence
+plain requests with PROPFIND, GET, PUT, MKCOL and DELETE. Credentials are sent as HTTP Basic.
+
+One integration object keeps one session, so its requests share one kept-alive connection: a sync (which
+makes one integration) resolves and checks the host once and fetches its thousand files over one TCP
+connection, as a plain HTTP client would. The address checked at the first request is used until the
+integration is dropped or closed.
 
 A listing asks for ``Depth: infinity`` once and, on a server that refuses it (many do, for their own
 sake), walks the folders with ``Depth: 1``. The multistatus answer is parsed defensively: a body that is
@@ -24,9 +29,10 @@ from http import HTTPStatus
 from typing import IO, Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
-from informer.outbound import OutboundBlocked, OutboundError, OutboundStream, check_url, outbound_stream
+from informer.outbound import OutboundBlocked, OutboundError, OutboundSession, OutboundStream, check_url
 from library.integrations.base import (
     Integration,
+    IntegrationConfig,
     IntegrationError,
     Listing,
     ListingFailed,
@@ -122,6 +128,16 @@ class WebdavIntegration(Integration):
         },
     }
 
+    def __init__(self, config: IntegrationConfig) -> None:
+        super().__init__(config)
+        self._outbound: OutboundSession | None = None
+
+    def close(self) -> None:
+        """Close the kept connection (a later request opens a new session, checking the host again)."""
+        if self._outbound is not None:
+            self._outbound.close()
+            self._outbound = None
+
     # -- settings -----------------------------------------------------------------------------------
 
     def _base(self) -> str:
@@ -189,9 +205,11 @@ class WebdavIntegration(Integration):
     def _request(
         self, method: str, url: str, *, headers: dict[str, str] | None = None, body: Any = None, timeout: float = 120.0
     ) -> Iterator[OutboundStream]:
-        """One guarded request; a refused or unreachable host is an IntegrationError."""
+        """One guarded request over the kept connection; a refused or unreachable host is an IntegrationError."""
+        if self._outbound is None:
+            self._outbound = OutboundSession()
         try:
-            with outbound_stream(
+            with self._outbound.stream(
                 method, url, headers=self._headers(**(headers or {})), body=body, total_timeout=timeout
             ) as response:
                 yield response
