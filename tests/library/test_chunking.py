@@ -324,12 +324,13 @@ def _megabyte_of_prose(seed: int = 7) -> str:
 
 
 def test_a_megabyte_is_chunked_in_well_under_a_second():
+    # (CPU time: other processes' load on the machine is not this code's cost)
     text = _megabyte_of_prose()
-    started = time.perf_counter()
+    started = time.process_time()
 
     chunks = chunk_pages([Page(text)], count_words)
 
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < 1.0, f"{elapsed:.2f} s"
     assert len(chunks) > 1000
     assert max(count_words(texts(chunks))) <= 200
@@ -337,12 +338,12 @@ def test_a_megabyte_is_chunked_in_well_under_a_second():
 
 def test_a_megabyte_without_any_punctuation_is_chunked_in_under_a_second():
     text = _megabyte_of_prose().replace("\n\n", " ").translate(str.maketrans("", "", ".?!"))
-    started = time.perf_counter()
+    started = time.process_time()
 
     chunks = chunk_pages([Page(text)], count_words)
 
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"{elapsed:.2f} s"  # a piece per word: slower than prose, still well bounded
+    elapsed = time.process_time() - started
+    assert elapsed < 1.5, f"{elapsed:.2f} s"  # a piece per word: slower than prose, still well bounded
     assert max(count_words(texts(chunks))) <= 200
 
 
