@@ -3,7 +3,9 @@
 Files are seen by whoever may see their library; they come from syncs, uploads and jobs, never from here,
 so there is no add nor change page. Deleting one needs ``change_library`` on its library, as the API's
 ``DELETE …/files/{id}``, and goes through ``file_delete``: the file goes from the remote too. "Download"
-streams the stored bytes (``file_open``) with the file's name and type.
+streams the stored bytes (``file_open``) with the file's name and type. A file's page shows how it is
+indexed, read-only: its status, the reason when it was not (``index_error``), its chunk count and the
+first CHUNKS_SHOWN chunks (ordinal, page and text).
 
 Stored contents are the bytes behind the files, once per sha256, shared by every tenant's files: only
 superusers see them, read-only, to check what the storage holds; they go when no file references them
@@ -21,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from informer.admin.display import EMPTY, admin_time, admin_time_cell
 from informer.admin.tenancy import SuperuserOnlyAdminMixin, TenantScopedAdminMixin, ViewOnlyAdminMixin
@@ -30,12 +32,25 @@ from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, v
 from library.models import Library, LibraryFile, StoredContent
 from library.services import files as file_services
 
+CHUNKS_SHOWN = 5  # chunks on a file's page
+CHUNK_CHARS = 300  # of each chunk's text
+
 
 @admin.register(LibraryFile)
 class LibraryFileAdmin(RefusedDeletionMixin, LibraryPermissionMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     tenant_lookup = "library__tenant_id"
     object_permissions = {"view": "view_library", "delete": "change_library"}
-    list_display = ["path", "library", "kind", "shown_size", "content_type", "origin", "index_status", "modified"]
+    list_display = [
+        "path",
+        "library",
+        "kind",
+        "shown_size",
+        "content_type",
+        "origin",
+        "index_status",
+        "chunks",
+        "modified",
+    ]
     # Only the libraries the list holds: a plain filter would name every tenant's libraries.
     list_filter = ["origin", "index_status", "directory", ("library", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["library", "library__tenant"]
@@ -57,6 +72,7 @@ class LibraryFileAdmin(RefusedDeletionMixin, LibraryPermissionMixin, TenantScope
         "index_error",
         "indexed",
         "chunks",
+        "chunk_texts",
         "download",
         "created",
         "updated",
@@ -129,6 +145,27 @@ class LibraryFileAdmin(RefusedDeletionMixin, LibraryPermissionMixin, TenantScope
     @admin.display(description="Indexed")
     def indexed(self, file: LibraryFile) -> str:
         return admin_time(file.indexed_at)
+
+    @admin.display(description="First chunks")
+    def chunk_texts(self, file: LibraryFile) -> str:
+        """The first CHUNKS_SHOWN chunks of the file, each with its ordinal and page, cut at CHUNK_CHARS."""
+        rows = list(file.chunk_set.order_by("ordinal").values_list("ordinal", "page", "text")[:CHUNKS_SHOWN])
+        if not rows:
+            return EMPTY
+        items = format_html_join(
+            "",
+            "<li>#{}{}: {}</li>",
+            (
+                (
+                    ordinal,
+                    f" (page {page})" if page else "",
+                    text if len(text) <= CHUNK_CHARS else text[:CHUNK_CHARS] + "…",
+                )
+                for ordinal, page, text in rows
+            ),
+        )
+        more = file.chunks - len(rows)
+        return format_html("<ol>{}</ol>{}", items, f"and {more:,} more" if more > 0 else "")
 
     @admin.display(description="Created")
     def created(self, file: LibraryFile) -> str:

@@ -1,37 +1,66 @@
-"""The library admin: its settings saved through the API's services, its secrets write-only, "Sync now".
+"""The library admin: its settings saved through the API's services, its secrets write-only, "Sync now" and
+"Index now".
 
 The secret boxes are never filled in (a stored secret is never sent to a browser); left blank they keep
 the stored secret, "Clear …" removes it. Saving calls ``library_create`` / ``library_update``, so the
 integration's safety checks (a local folder under the library root, the address guard on remote hosts)
 refuse here exactly as in the API, their message on the field they name. A library's page shows its files
-and size, when it was last synced (with seconds and zone) and whether a sync is running.
+and size, when it was last synced (with seconds and zone) and whether a sync is running, and how it is
+indexed (the embedder, whether an indexing is running).
+
+"Index now" (a button beside "Sync now", and a list action) indexes the library's new and changed files
+inline, in the admin's request, as "Sync now" syncs (``sync_library`` on the library, the right a job needs
+to index it), then says what it did. ``manage.py index_library --force`` or an ``index-files`` job with
+``force`` index everything again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from informer.admin.display import EMPTY, admin_time, admin_time_cell
+from informer.admin.display import EMPTY, admin_duration, admin_time, admin_time_cell
 from informer.admin.forms import ServiceAdminMixin, adopt
 from informer.admin.tenancy import TenantScopedAdminMixin
+from informer.api.exceptions import DomainError
 from informer.auth import request_user
-from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, visible_libraries
+from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, posted_only, visible_libraries
 from library.admin.forms import SECRETS, LibraryForm
-from library.admin.syncs import LibrarySyncMixin
+from library.admin.syncs import ERRORS_SHOWN, LibrarySyncMixin
 from library.integrations.base import IntegrationError
 from library.models import Library
+from library.services import index as index_services
 from library.services import libraries as library_services
 
 CLEAR_BOXES = {clear for clear, _ in SECRETS.values()}
 SECRET_BOXES = {*SECRETS, *CLEAR_BOXES}
-FILE_STATE: list[Any] = ["file_list", "shown_size", "synced", "indexed", "syncing"]
+FILE_STATE: list[Any] = ["file_list", "shown_size", "synced", "indexed", "syncing", "index_state"]
+
+
+def index_message(library: Library, result: index_services.IndexResult) -> str:
+    """What an indexing did: ``Indexed 'Docs': 3 indexed, 9 unchanged, … 41 chunks in 1.2 s.`` and its problems."""
+    counts = (
+        f"{result.indexed:,} indexed, {result.unchanged:,} unchanged, {result.no_text:,} without text, "
+        f"{result.skipped:,} skipped, {len(result.errors):,} with errors"
+    )
+    verb = "Indexed" if result.success else "Indexed with failures"
+    text = f"{verb} '{library.name}': {counts}; {result.chunks:,} chunks in {admin_duration(result.duration)}."
+    if result.errors:
+        named = "; ".join(
+            f"{error['path']}: {error['error']}" if error.get("path") else error["error"]
+            for error in result.errors[:ERRORS_SHOWN]
+        )
+        more = len(result.errors) - ERRORS_SHOWN
+        text += f" Problems: {named}" + (f"; and {more:,} more." if more > 0 else ".")
+    return text
 
 
 @admin.register(Library)
@@ -44,6 +73,7 @@ class LibraryAdmin(
     admin.ModelAdmin,
 ):
     form = LibraryForm
+    actions: Any = ["sync_now", "index_now"]
     object_permissions = {"view": "view_library", "change": "change_library", "delete": "delete_library"}
     change_form_template = "admin/library/library/change_form.html"
     list_display = ["name", "type", "location", "owner", "tenant", "file_count", "shown_size", "last_sync", "state"]
@@ -61,6 +91,7 @@ class LibraryAdmin(
         "synced",
         "indexed",
         "syncing",
+        "index_state",
         "created_at",
         "updated_at",
     ]
@@ -109,7 +140,47 @@ class LibraryAdmin(
     ) -> HttpResponse:
         if obj is not None and self.has_sync_permission(request, obj):
             context["sync_url"] = reverse("admin:library_library_sync", args=[obj.pk])
+            context["index_url"] = reverse("admin:library_library_index", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[Any]:
+        index = path(
+            "<path:object_id>/index/", self.admin_site.admin_view(self.index_view), name="library_library_index"
+        )
+        return [index, *super().get_urls()]
+
+    def index_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The "Index now" button: index the new and changed files here and now, then show the page with what it did."""
+        refused = posted_only(request)
+        if refused:
+            return refused
+        library = self.get_object(request, unquote(object_id))
+        if library is None or not self.has_view_permission(request, library):
+            raise Http404
+        if not self.has_sync_permission(request, library):
+            raise PermissionDenied
+        self._index(request, library)
+        return HttpResponseRedirect(reverse("admin:library_library_change", args=[library.pk]))
+
+    def _index(self, request: HttpRequest, library: Library) -> bool:
+        """Index ``library`` and say how it went; whether it succeeded."""
+        try:
+            result = index_services.library_index(library)
+        except DomainError as error:  # an indexing already running (409), the library deleted meanwhile
+            self.message_user(request, f"'{library.name}' was not indexed: {error.message}", messages.ERROR)
+            return False
+        level = messages.WARNING if result.errors else messages.SUCCESS
+        if not result.success:
+            level = messages.ERROR
+        self.message_user(request, index_message(library, result), level)
+        return result.success
+
+    @admin.action(description="Index the selected libraries now", permissions=["sync"])
+    def index_now(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
+        # One after the other, each with its own message: one failing does not stop the others.
+        permitted = self.each_permitted(request, queryset.select_related("tenant"), self.has_sync_permission)
+        for library in permitted:
+            self._index(request, library)
 
     def save_model(self, request: HttpRequest, obj: Library, form: LibraryForm, change: bool) -> None:
         data = form.service_data()
@@ -204,6 +275,16 @@ class LibraryAdmin(
             return "no"
         return f"since {admin_time(library.sync_started_at)}"
 
+    @admin.display(description="Index")
+    def index_state(self, library: Library) -> str:
+        """The embedder the chunks were made with, and whether an indexing is running."""
+        model = library.index_model or "not indexed yet"
+        if library.index_started_at is None:
+            return model
+        return f"{model}; indexing since {admin_time(library.index_started_at)}"
+
     @admin.display(description="State")
     def state(self, library: Library) -> str:
-        return "syncing" if library.sync_started_at is not None else EMPTY
+        if library.sync_started_at is not None:
+            return "syncing"
+        return "indexing" if library.index_started_at is not None else EMPTY
