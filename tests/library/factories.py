@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+import numpy as np
 from django.contrib.auth.models import Permission
 
 from informer import secrets
 from library.integrations.base import IntegrationConfig
-from library.models import LIBRARY_PERMISSIONS, Library, LibraryFile, LibraryUserObjectPermission
+from library.models import LIBRARY_PERMISSIONS, Chunk, Library, LibraryFile, LibraryUserObjectPermission
+from library.vectors import vector_bytes
 from tests.factories import UserFactory
 
 
@@ -66,3 +68,22 @@ class LibraryFileFactory(factory.django.DjangoModelFactory):
     path = factory.Sequence(lambda n: f"file-{n:04d}.txt")
     filename = factory.LazyAttribute(lambda o: o.path.rpartition("/")[2])
     content_type = "text/plain"
+
+
+class ChunkFactory(factory.django.DjangoModelFactory):
+    """A chunk of a file (its library's), with a random unit vector of 384 float32 unless ``vector`` is given."""
+
+    class Meta:
+        model = Chunk
+
+    file = factory.SubFactory(LibraryFileFactory)
+    library = factory.LazyAttribute(lambda o: o.file.library)
+    ordinal = factory.Sequence(lambda n: n)
+    text = factory.Sequence(lambda n: f"Passage {n}.")
+    end = factory.LazyAttribute(lambda o: len(o.text))
+    vector = factory.Sequence(lambda n: vector_bytes(_unit_vector(np.random.default_rng(n))))
+
+
+def _unit_vector(rng: np.random.Generator, dimensions: int = 384) -> np.ndarray:
+    vector = rng.standard_normal(dimensions).astype(np.float32)
+    return vector / np.linalg.norm(vector)
