@@ -52,10 +52,15 @@ COUNT_BATCH = 4096
 # A paragraph: non-whitespace runs joined by whitespace holding at most one line break. The first
 # [^\S\n]* takes all the spaces, so a failure at a blank line backtracks over them once, not quadratically.
 _PARAGRAPH = re.compile(r"\S+(?:[^\S\n]*(?:\n[^\S\n]*)?\S+)*")
-_CLOSERS = "\"'\u201d\u2019\u00bb)\\]}\u300d\u300f"
+_CLOSERS = "\"'\u201d\u2019\u00bb)]}\u300d\u300f"
+_CLOSER = f"[{re.escape(_CLOSERS)}]"
 # A sentence's end: its stop (terminators and closers) and the whitespace after it. Western stops need
-# whitespace after them (so "3.14" and "example.com" hold); CJK ones do not.
-_SENTENCE_END = re.compile(rf"(?P<stop>[.!?\u2026]+[{_CLOSERS}]*(?=\s)|[\u3002\uff01\uff1f]+[{_CLOSERS}]*)\s*")
+# whitespace after them (so "3.14" and "example.com" hold); CJK ones do not. A stop is matched from the start
+# of its run only and possessively, so a long run of dots not followed by whitespace fails in one pass
+# (backtracking into it from every position was quadratic: 20,000 dots took seconds).
+_SENTENCE_END = re.compile(
+    rf"(?P<stop>(?<![.!?\u2026])[.!?\u2026]++{_CLOSER}*+(?=\s)|[\u3002\uff01\uff1f]+{_CLOSER}*)\s*"
+)
 _LINE = re.compile(r"[^\n]+")
 _WHITESPACE = re.compile(r"(\s+)")  # kept by split: the words are every other item
 # "e.g", "i.e", "U.S", "a.m", "J": a single letter, or letters joined by dots, before a final dot.

@@ -347,6 +347,29 @@ def test_a_megabyte_without_any_punctuation_is_chunked_in_under_a_second():
     assert max(count_words(texts(chunks))) <= 200
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "." * 30_000,  # a stop not followed by whitespace, tried from each of its dots, was quadratic (5 s)
+        "!?" * 100_000,
+        ".)" * 100_000,
+        "x" + " " * 200_000 + "\n\n" + "y",
+        "a\n" * 100_000,  # one paragraph, one sentence, 100,000 lines
+        "\n\n".join(["word"] * 50_000),
+        "w." * 100_000,
+    ],
+    ids=["dots", "stops", "closers", "spaces", "lines", "paragraphs", "initials"],
+)
+def test_degenerate_text_is_chunked_in_linear_time(text):
+    started = time.process_time()
+
+    chunks = chunk_pages([Page(text)], count_words)
+
+    elapsed = time.process_time() - started
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert_well_formed([Page(text)], chunks, count_words, 200, 32)
+
+
 # The real tokenizer: wordpieces, not words.
 
 
