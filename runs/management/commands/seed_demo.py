@@ -4,7 +4,8 @@ The sales demo is a SQLite file of orders under ``INFORMER_DATASOURCE_ROOT`` (``
 datasource and a dataset on it (refreshed once here, so its rows are readable at once), and a weekly
 ``dataset-refresh`` job that refreshes it and emails the rows as an xlsx workbook and a PDF report. The
 demo library is a local folder under ``INFORMER_LIBRARY_ROOT`` of a few documents of each format a library
-indexes (``library.demo``), synced once here so that its files are listed at once.
+indexes (``library.demo``), synced once here so that its files are listed at once, and indexed so that a
+search answers at once (again only when files are pending or the embedder changed).
 
 It runs on every ``make run``, so it changes only what it made itself: each object it makes is recorded
 (``informer.DemoRecord``) under the natural key it gave it, and a tenant, user, team or job of that name
@@ -31,6 +32,7 @@ from datasets.services.datasets import dataset_create
 from datasets.services.datasources import datasource_create
 from datasets.services.refresh import dataset_refresh
 from informer import services as identity
+from informer.api.exceptions import DomainError
 from informer.models import DemoRecord, Team, Tenant, User
 from informer.progress import Progress, logging_silenced, progress
 from jobs.models import Job
@@ -40,6 +42,7 @@ from jobs.services import jobs as job_services
 from jobs.services import shares as share_services
 from library import demo as documents
 from library.models import Library
+from library.services.index import IndexResult, index_outdated, library_index
 from library.services.libraries import library_create
 from library.services.sync import SyncResult, library_sync
 
@@ -227,6 +230,13 @@ class Command(BaseCommand):
         synced: SyncResult | None = None
         if library is not None and library.synced_at is None:
             synced = library_sync(library=library)
+        # Then indexed for search, so that a search answers at once; a second seed finds nothing to do.
+        indexed: IndexResult | None = None
+        if library is not None and library.synced_at is not None and index_outdated(library):
+            try:
+                indexed = library_index(library)
+            except DomainError as error:  # an indexing of it already running
+                self.notes.append(f"The demo library was not indexed: {error.message}")
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if refreshed is not None and dataset is not None:
@@ -236,6 +246,13 @@ class Command(BaseCommand):
             if not synced.success:
                 problems = "; ".join(f"{error['path'] or library.name}: {error['error']}" for error in synced.errors)
                 self.notes.append(f"The demo library's sync failed: {problems}")
+        if indexed is not None and library is not None:
+            self.stdout.write(
+                f"  Library '{library.natural_id}' indexed: {indexed.indexed} files, {indexed.chunks} chunks."
+            )
+            if indexed.errors:
+                problems = "; ".join(f"{error['path'] or library.name}: {error['error']}" for error in indexed.errors)
+                self.notes.append(f"Some of the demo library's files were not indexed: {problems}")
         logins = [
             f"'{name}'" + (" (superuser)" if user.is_superuser else "")
             for name, user in users.items()
