@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from library.api import files, libraries, shares
+from library.api import files, libraries, search, shares
 
-urlpatterns = [*libraries.urlpatterns, *files.urlpatterns, *shares.urlpatterns]
+urlpatterns = [*libraries.urlpatterns, *files.urlpatterns, *shares.urlpatterns, *search.urlpatterns]
