@@ -75,7 +75,6 @@ MAX_TOKENS = 200  # per chunk, in the embedder's own tokens (§9: "at most ~200 
 OVERLAP_TOKENS = 32
 EMBED_BATCH = 64  # texts per call of the embedder, gathered across files
 WRITE_BATCH = 500  # chunks per INSERT
-DEFAULT_MAX_INDEX_BYTES = 50 * 1024 * 1024
 
 
 class IndexBusy(Conflict):
@@ -261,7 +260,7 @@ class _Indexing:
         self.cancelled = cancelled
         self.result = IndexResult()
         self.store: VectorStore = vector_store(embedder.dimensions)
-        self.max_bytes = int(getattr(settings, "INFORMER_LIBRARY_MAX_INDEX_BYTES", DEFAULT_MAX_INDEX_BYTES))
+        self.max_bytes = int(settings.INFORMER_LIBRARY_MAX_INDEX_BYTES)
         self.files_total = 0
         self.files_done = 0
         self.left_undone = 0  # files whose write or embedding failed: still pending
