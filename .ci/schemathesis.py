@@ -4,12 +4,20 @@
 A fresh SQLite database in a temporary directory is migrated and seeded (a tenant, two users, API
 tokens, a job with an action, a file attachment, a dataset association and one run; a SQLite
 datasource on a small generated file under a private INFORMER_DATASOURCE_ROOT, a dataset on it
-refreshed once, a snapshot, and a share of each), the service is started on a free loopback port,
-and ``st run`` exercises every operation of ``/api/schema``. The run fails on any server error, on
+refreshed once, a snapshot, and a share of each; a local library of a few generated documents under a
+private INFORMER_LIBRARY_ROOT, synced, indexed for search and shared, with a second one to edit and a
+third to delete), the service is started on a free loopback port, and ``st run`` exercises every
+operation of ``/api/schema``. The run fails on any server error, on
 a response that does not match its documented schema, content type or status code.
 
 The fixed ids of the seeded objects reach schemathesis through environment variables that
 ``.ci/schemathesis.toml`` reads, so that id-taking routes answer with real objects and not only 404s.
+
+The library is indexed by ``manage.py index_library`` after its sync: the API's sync only enqueues the
+indexing on django-q2, and no cluster runs here, so without it every search would answer nothing. A
+fuzzed PUT or PATCH may point a library at another folder or type (and a later ``_sync`` with
+``allowMassDelete`` would then empty it), so those go to a library of their own and the searched one
+keeps its files and index for the whole run.
 
 Usage: ``.venv/bin/python .ci/schemathesis.py [--max-examples N] [-- <extra st run options>]``.
 """
@@ -29,6 +37,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +53,10 @@ CHECKS = ",".join(
 )
 TENANT = "fuzz"
 SOURCE_FILE = "orders.sqlite3"
+LIBRARY_FOLDER = "documents"
+# The seeded file the file routes address, and the one DELETE …/files/{id} removes (each of its own).
+LIBRARY_FILE = "notes.txt"
+DOOMED_LIBRARY_FILE = "doomed.txt"
 OWNER = "fuzz-owner"
 COLLEAGUE = "fuzz-colleague"
 
@@ -85,6 +98,7 @@ def main() -> int:
             )
         wait_for(f"{base}/api/schema", server)
         seeded.update(seed_over_http(base, seeded))
+        seeded.update(seed_libraries(base, seeded, index=lambda key: manage(python, env, "index_library", key)))
         st_env = {**env, **{f"INFORMER_ST_{key.upper()}": str(value) for key, value in seeded.items()}}
         command = [
             str(st),
@@ -128,6 +142,7 @@ def service_env(workdir: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{workdir / 'informer.sqlite3'}",
         MEDIA_ROOT=str(workdir / "media"),
         INFORMER_DATASOURCE_ROOT=str(workdir / "datasources"),
+        INFORMER_LIBRARY_ROOT=str(workdir / "libraries"),
         DJANGO_SETTINGS_MODULE="informer.settings",
         PYTHONUNBUFFERED="1",
     )
@@ -147,7 +162,7 @@ def seed(python: Path, env: dict[str, str]) -> dict[str, Any]:
     manage(python, env, "create_tenant", TENANT)
     manage(python, env, "create_user", OWNER, "--tenant", TENANT, "--staff", "--email", "owner@example.com")
     manage(python, env, "create_user", COLLEAGUE, "--tenant", TENANT)
-    # Creating a datasource is a capability of its own (SPEC §8), which the tenant's staff are given.
+    # Creating a datasource or a library is a capability of its own (SPEC §8, §9), given to the tenant's staff.
     manage(
         python,
         env,
@@ -155,9 +170,11 @@ def seed(python: Path, env: dict[str, str]) -> dict[str, Any]:
         "-c",
         "from django.contrib.auth.models import Permission; from informer.models import User; "
         f"User.objects.get(username={OWNER!r}).user_permissions.add("
-        "Permission.objects.get(content_type__app_label='datasets', codename='add_datasource'))",
+        "Permission.objects.get(content_type__app_label='datasets', codename='add_datasource'), "
+        "Permission.objects.get(content_type__app_label='library', codename='add_library'))",
     )
     make_source(Path(env["INFORMER_DATASOURCE_ROOT"]) / SOURCE_FILE)
+    make_documents(Path(env["INFORMER_LIBRARY_ROOT"]) / LIBRARY_FOLDER)
     token = manage(python, env, "create_api_token", OWNER, "--name", "schemathesis")
     # DELETE /api/tokens/{id} is pointed at this one, so the run never revokes the token it uses.
     spare = manage(python, env, "create_api_token", OWNER, "--name", "spare")
@@ -265,6 +282,56 @@ def seed_datasets(base: str, token: str, colleague: str) -> dict[str, Any]:
         "doomed_dataset_id": doomed_dataset["id"],
         "snapshot_id": snapshot["id"],
         "doomed_snapshot_id": doomed_snapshot["id"],
+    }
+
+
+def make_documents(folder: Path) -> None:
+    """A few small documents of the formats a library indexes (text, Markdown, CSV, HTML), one in a subfolder."""
+    documents = {
+        LIBRARY_FILE: "Orders placed before two in the afternoon leave the warehouse the same day.\n"
+        "Standard delivery takes two to four working days.\n",
+        DOOMED_LIBRARY_FILE: "This file is deleted during the run.\n",
+        "returns.md": "# Returns\n\nAny product may be returned within **30 days** of delivery.\n\n"
+        "- Unused products: a full refund.\n- Opened machines: a restocking fee of 10%.\n",
+        "prices.csv": "code,product,price\nEM-200,Espresso machine,249.00\nGR-50,Grinder,129.50\n",
+        "guides/grinder.html": "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grinder care</title></head>"
+        "<body><h1>Grinder care</h1><p>Brush the burrs every week; replace them after 500 kg of beans.</p>"
+        "</body></html>\n",
+    }
+    for name, text in documents.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def seed_libraries(base: str, seeded: dict[str, Any], *, index: Callable[[str], object]) -> dict[str, Any]:
+    """A local library on the documents, embedded, synced, indexed and shared; one to edit, one to delete.
+
+    All three mirror the same folder (the remote is only read, and deleting a library leaves it as it is),
+    so the deleted library's stored contents are the others' too: what its deletion collects must not be.
+    """
+    token = seeded["token"]
+    local = {"type": "local", "settings": {"path": LIBRARY_FOLDER}}
+    library = call(base, token, "POST", "/api/libraries", {"name": "Documents", "embedded": True, **local})
+    edited = call(base, token, "POST", "/api/libraries", {"name": "Edited", "embedded": True, **local})
+    doomed = call(base, token, "POST", "/api/libraries", {"name": "Doomed library", **local})
+    for each in (library, edited, doomed):
+        result = call(base, token, "POST", f"/api/libraries/{each['id']}/_sync", {})
+        if not result["success"] or result["added"] == 0:
+            raise SystemExit(f"Seeding failed: the sync of library {each['name']!r} answered {result}")
+    index(library["id"])
+    files = call(base, token, "GET", f"/api/libraries/{library['id']}/files?limit=100")["_embedded"]["inf:library-file"]
+    by_path = {item["path"]: item for item in files}
+    if any(item["indexStatus"] != "indexed" for item in files if not item["directory"]):
+        raise SystemExit(f"Seeding failed: not every file of the library was indexed: {files}")
+    principal = seeded["principal_id"]
+    call(base, token, "PUT", f"/api/libraries/{library['id']}/shares/{principal}", {"accessLevel": 1})
+    return {
+        "library_id": library["id"],
+        "edited_library_id": edited["id"],
+        "doomed_library_id": doomed["id"],
+        "library_file_id": by_path[LIBRARY_FILE]["id"],
+        "doomed_library_file_id": by_path[DOOMED_LIBRARY_FILE]["id"],
     }
 
 
