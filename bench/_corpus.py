@@ -242,7 +242,8 @@ def document(index: int, seed: int) -> tuple[str, bytes]:
     if fmt == "pdf":
         import weasyprint  # type: ignore[import-untyped]
 
-        logging.getLogger("fontTools").setLevel(logging.WARNING)  # a line per font table subset otherwise
+        for name in ("fontTools", "weasyprint"):  # a line per font table subset and per layout step otherwise
+            logging.getLogger(name).setLevel(logging.WARNING)
 
         return path, bytes(weasyprint.HTML(string=_html(title, sections, rng)).write_pdf())
     import docx
