@@ -568,13 +568,14 @@ def phase_vectors(user: User) -> None:
         ms, rss, (ids, rows_ms, add_ms) = measured(
             lambda new=new, loaded=loaded: vectors_load(library, new, loaded, texts)
         )
+        load_cpu = CPU["ms"]
         all_ids += ids
         all_vectors = np.concatenate([all_vectors, new])
         note = f"rows {rows_ms / 1000:,.1f} s, store.add {add_ms / 1000:,.1f} s"
         if pg:
             rebuild_ms, _, _ = measured(rebuild_vector_index)
             note += f", rebuild_vector_index {rebuild_ms / 1000:,.1f} s"
-        OUT.append(Row(f"load {len(new):,} synthetic chunks", size, ms, rss, CPU["ms"], note))
+        OUT.append(Row(f"load {len(new):,} synthetic chunks", size, ms, rss, load_cpu, note))
         say(f"loaded to {size:,}: {note}")
         id_array = np.asarray(all_ids)
 
