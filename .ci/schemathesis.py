@@ -150,10 +150,17 @@ def service_env(workdir: Path) -> dict[str, str]:
 
 
 def manage(python: Path, env: dict[str, str], *arguments: str) -> str:
-    """Run a management command and return its standard output."""
+    """Run a management command and return its standard output; a failure stops the run with its error output.
+
+    Only the standard error is shown: the standard output of some commands is a secret (an API token).
+    """
     done = subprocess.run(  # noqa: S603
-        [str(python), "manage.py", *arguments], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [str(python), "manage.py", *arguments], cwd=ROOT, env=env, check=False, capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"Seeding failed: manage.py {arguments[0]} exited with {done.returncode}:\n{done.stderr[-2000:]}"
+        )
     return done.stdout.strip()
 
 
