@@ -1,8 +1,8 @@
 """Indexing a library for search (§9 "Index"): its files' text extracted, chunked, embedded and stored.
 
-One indexing per library at a time: it claims ``Library.index_started_at`` with a conditional UPDATE only
-one caller can win (``IndexBusy``, a 409, for the others), renews the claim while it works and releases
-it at the end; a claim nobody renewed for STALE_SECONDS belongs to a process that died and is taken over.
+One indexing per library at a time: it claims ``Library.index_started_at`` (``library.services.claims``)
+with a conditional UPDATE only one caller can win (``IndexBusy``, a 409, for the others), renews the claim
+while it works and releases it at the end; a claim left by a process that died is taken over.
 
 Incremental by sha256: the sync (and an upload) sets a file whose content changed to ``pending``, and only
 pending files are read. ``force``, or an embedder other than the one the library was indexed with
@@ -29,13 +29,11 @@ pending was written, so a library whose vectors mix two embedders is never taken
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,11 +49,13 @@ from library.content import content_open
 from library.embedding import Embedder, embedder_path, get_embedder
 from library.extract import SUPPORTED_EXTENSIONS, ExtractionError, UnsupportedFormat, extract, format_of
 from library.models import Chunk, IndexStatus, Library, LibraryFile
+from library.services.claims import ClaimField, LibraryClaim, library_claim, library_claimed
 from library.services.files import size_text
 from library.services.sync_state import SyncResult
 from library.vectors import VectorStore, vector_bytes, vector_store
 
 __all__ = [
+    "INDEX_CLAIM",
     "IndexBusy",
     "IndexCancelled",
     "IndexProgress",
@@ -69,8 +69,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STALE_SECONDS = 3600  # a claim not renewed for this long belongs to an indexing that died
-RENEW_SECONDS = 30.0  # how often a running indexing renews its claim
 MAX_TOKENS = 200  # per chunk, in the embedder's own tokens (§9: "at most ~200 wordpieces")
 OVERLAP_TOKENS = 32
 EMBED_BATCH = 64  # texts per call of the embedder, gathered across files
@@ -137,54 +135,17 @@ class IndexResult:
 # --- The claim ----------------------------------------------------------------------------------------------
 
 
-def _stale_before(now: dt.datetime | None = None) -> dt.datetime:
-    return (now or timezone.now()) - dt.timedelta(seconds=STALE_SECONDS)
+INDEX_CLAIM = ClaimField(
+    name="index_started_at",
+    busy=IndexBusy,
+    taken_over="Another indexing took this library over (this one had stalled); it stopped.",
+    work="index",
+)
 
 
 def index_claimed(library: Library) -> bool:
     """Whether a live indexing holds ``library`` now (an abandoned claim does not count)."""
-    started = library.index_started_at
-    return started is not None and started >= _stale_before()
-
-
-@dataclass
-class _Claim:
-    library_id: uuid.UUID
-    token: dt.datetime
-    renewed: float = field(default_factory=time.monotonic)
-
-    def renew(self) -> None:
-        """Keep the claim alive (at most every RENEW_SECONDS); IndexBusy if another indexing took it over."""
-        if time.monotonic() - self.renewed < RENEW_SECONDS:
-            return
-        now = timezone.now()
-        if not Library.objects.filter(pk=self.library_id, index_started_at=self.token).update(index_started_at=now):
-            raise IndexBusy("Another indexing took this library over (this one had stalled); it stopped.")
-        self.token, self.renewed = now, time.monotonic()
-
-    def release(self, **fields: Any) -> int:
-        """Let the next indexing in, writing ``fields`` with it (not when another one took the claim over)."""
-        return Library.objects.filter(pk=self.library_id, index_started_at=self.token).update(
-            index_started_at=None, **fields
-        )
-
-
-@contextmanager
-def _claim(library_id: uuid.UUID) -> Iterator[_Claim]:
-    now = timezone.now()
-    free = Q(index_started_at__isnull=True) | Q(index_started_at__lt=_stale_before(now))
-    if not Library.objects.filter(free, pk=library_id).update(index_started_at=now):
-        if not Library.objects.filter(pk=library_id).exists():
-            raise DomainError("The library no longer exists.")
-        raise IndexBusy()
-    claim = _Claim(library_id=library_id, token=now)
-    try:
-        yield claim
-    finally:
-        try:
-            claim.release()  # a no-op once the end already released it with the library's fields
-        except DatabaseError:  # the database went away: the claim goes stale and is taken over
-            logger.exception("Could not release the index claim of library %s", library_id)
+    return library_claimed(library, INDEX_CLAIM)
 
 
 # --- Indexing -----------------------------------------------------------------------------------------------
@@ -204,7 +165,7 @@ def library_index(
     """
     started = time.monotonic()
     embedder = get_embedder()
-    with _claim(library.pk) as claim:
+    with library_claim(library.pk, INDEX_CLAIM) as claim:
         indexing = _Indexing(library, claim, embedder, progress=progress, cancelled=cancelled)
         try:
             indexing.run(force=force)
@@ -247,7 +208,7 @@ class _Indexing:
     def __init__(
         self,
         library: Library,
-        claim: _Claim,
+        claim: LibraryClaim,
         embedder: Embedder,
         *,
         progress: Callable[[IndexProgress], None] | None,

@@ -33,10 +33,10 @@ from library.integrations.base import Integration, IntegrationError, RemoteEntry
 from library.integrations.paths import ancestors_of, filename_of, parent_of
 from library.integrations.registry import integration_for
 from library.models import Chunk, FileOrigin, IndexStatus, Library, LibraryFile
+from library.services.claims import LibraryClaim
 from library.services.files import library_totals_update, size_text
 from library.services.libraries import library_config
 from library.services.sync_state import (
-    Claim,
     SyncCancelled,
     SyncInProgress,
     SyncProgress,
@@ -116,7 +116,7 @@ class _Sync:
     def __init__(
         self,
         library: Library,
-        claim: Claim,
+        claim: LibraryClaim,
         *,
         progress: Callable[[SyncProgress], None] | None,
         cancelled: Callable[[], bool] | None,

@@ -1,44 +1,30 @@
 """What a library sync holds and reports: its claim on the library, its progress and its result (§9).
 
-One sync per library at a time: a sync claims the library with a conditional UPDATE of
-``sync_started_at`` that only one caller can win (a second one gets ``SyncInProgress``, a 409), renews
-the claim while it works and releases it when done. A claim nobody renewed for STALE_SECONDS belongs to a
-process that died and is taken over.
+One sync per library at a time: a sync claims the library's ``sync_started_at`` (``library.services.claims``)
+with a conditional UPDATE that only one caller can win (a second one gets ``SyncInProgress``, a 409), renews
+the claim while it works and releases it when done; a claim left by a process that died is taken over.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError
-from django.db.models import Q
-from django.utils import timezone
-
-from informer.api.exceptions import Conflict, DomainError
+from informer.api.exceptions import Conflict
 from library.models import Library
+from library.services.claims import ClaimField, LibraryClaim, library_claim, library_claimed
 
 __all__ = [
-    "Claim",
+    "SYNC_CLAIM",
     "SyncCancelled",
     "SyncInProgress",
     "SyncProgress",
     "SyncResult",
     "sync_claim",
     "sync_claimed",
-    "sync_stale_before",
 ]
-
-logger = logging.getLogger(__name__)
-
-STALE_SECONDS = 3600  # a claim not renewed for this long belongs to a sync that died
-RENEW_SECONDS = 30.0  # how often a running sync renews its claim
 
 
 class SyncInProgress(Conflict):
@@ -103,54 +89,19 @@ class SyncResult:
         }
 
 
-def sync_stale_before(now: dt.datetime | None = None) -> dt.datetime:
-    """Claims older than this are abandoned: their sync died without releasing them."""
-    return (now or timezone.now()) - dt.timedelta(seconds=STALE_SECONDS)
+SYNC_CLAIM = ClaimField(
+    name="sync_started_at",
+    busy=SyncInProgress,
+    taken_over="Another sync took this library over (this one had stalled); it stopped.",
+    work="sync",
+)
 
 
 def sync_claimed(library: Library) -> bool:
     """Whether a live sync holds ``library`` now (an abandoned claim does not count)."""
-    started = library.sync_started_at
-    return started is not None and started >= sync_stale_before()
+    return library_claimed(library, SYNC_CLAIM)
 
 
-@dataclass
-class Claim:
-    """A library held by one sync: ``token`` is the ``sync_started_at`` it wrote."""
-
-    library_id: uuid.UUID
-    token: dt.datetime
-    renewed: float = field(default_factory=time.monotonic)
-
-    def renew(self) -> None:
-        """Keep the claim alive (at most every RENEW_SECONDS); SyncInProgress if another sync took it over."""
-        if time.monotonic() - self.renewed < RENEW_SECONDS:
-            return
-        now = timezone.now()
-        if not Library.objects.filter(pk=self.library_id, sync_started_at=self.token).update(sync_started_at=now):
-            raise SyncInProgress("Another sync took this library over (this one had stalled); it stopped.")
-        self.token, self.renewed = now, time.monotonic()
-
-    def release(self, **fields: Any) -> None:
-        """Let the next sync in, writing ``fields`` with it (a claim another sync took over is left to it)."""
-        Library.objects.filter(pk=self.library_id, sync_started_at=self.token).update(sync_started_at=None, **fields)
-
-
-@contextmanager
-def sync_claim(library_id: uuid.UUID) -> Iterator[Claim]:
+def sync_claim(library_id: uuid.UUID) -> AbstractContextManager[LibraryClaim]:
     """Hold the library's sync claim for the block; SyncInProgress (409) when another sync holds it."""
-    now = timezone.now()
-    # One conditional UPDATE: of two callers only one matches the row.
-    free = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=sync_stale_before(now))
-    if not Library.objects.filter(free, pk=library_id).update(sync_started_at=now):
-        if not Library.objects.filter(pk=library_id).exists():
-            raise DomainError("The library no longer exists.")
-        raise SyncInProgress()
-    claim = Claim(library_id=library_id, token=now)
-    try:
-        yield claim
-    finally:
-        try:
-            claim.release()
-        except DatabaseError:  # the service's database went away: the claim goes stale and is taken over
-            logger.exception("Could not release the sync claim of library %s", library_id)
+    return library_claim(library_id, SYNC_CLAIM)

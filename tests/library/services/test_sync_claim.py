@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from library.integrations.local import LocalIntegration
 from library.models import Library, LibraryFile
-from library.services import sync_state
+from library.services import claims as claim_module
 from library.services.sync import SyncCancelled, SyncInProgress, SyncProgress, library_sync, sync_claimed
 from tests.library.services.conftest import files_of, write
 
@@ -70,7 +70,7 @@ def test_an_abandoned_claim_is_taken_over(library: Library, two: Path) -> None:
 
 
 def test_a_running_sync_renews_its_claim(library: Library, two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_state, "RENEW_SECONDS", 0.0)
+    monkeypatch.setattr(claim_module, "RENEW_SECONDS", 0.0)
     claims: list[dt.datetime | None] = []
 
     def look(progress: SyncProgress) -> None:
@@ -85,7 +85,7 @@ def test_a_running_sync_renews_its_claim(library: Library, two: Path, monkeypatc
 
 def test_a_sync_whose_claim_was_taken_over_stops(library: Library, two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # given a sync that stalled so long another one took its claim
-    monkeypatch.setattr(sync_state, "RENEW_SECONDS", 0.0)
+    monkeypatch.setattr(claim_module, "RENEW_SECONDS", 0.0)
     other = timezone.now() + dt.timedelta(seconds=1)
 
     def taken_over(progress: SyncProgress) -> None:
