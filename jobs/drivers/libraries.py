@@ -10,7 +10,7 @@ step (permanently), naming the library.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from informer.api.exceptions import DomainError
 from jobs import rendering
@@ -124,6 +124,47 @@ def library_for(context: RunContext, key: str, *, need: str) -> Library:
     return library
 
 
+# --- What the library job types share -----------------------------------------------------------------------
+
+
+def _job_schema(option: str, description: str) -> dict[str, Any]:
+    """A library job type's data: the library, and one boolean ``option`` (false unless set)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["library"],
+        "properties": {
+            "library": LIBRARY_REFERENCE,
+            option: {"type": "boolean", "default": False, "description": description},
+        },
+    }
+
+
+class _LibraryJob(JobTypeDriver):
+    """A job type whose data names a library on which the job's owner (and the one saving it) holds ``need``."""
+
+    need: ClassVar[str]
+
+    @classmethod
+    def reference_errors(
+        cls, data: dict[str, Any], *, user: Any, tenant_id: int, current: dict[str, Any] | None = None
+    ) -> list[str]:
+        """The one saving the job must hold the job type's right (``need``) on the library."""
+        return reference_errors(data, user=user, tenant_id=tenant_id, need=cls.need, current=current)
+
+    @classmethod
+    def job_library(cls, context: RunContext) -> tuple[dict[str, Any], str, Library]:
+        """The job's checked data, the library as it names it, and that library (its owner's rights seen)."""
+        data = checked_data(cls, context.job.get("data") or {}, what="The job's data")
+        key = data["library"]
+        return data, key, library_for(context, key, need=cls.need)
+
+    @staticmethod
+    def kept(library: Library, key: str, counts: dict[str, Any]) -> dict[str, Any]:
+        """What the run keeps of the step: the library as the job names it, its id and name, and ``counts``."""
+        return {"library": key, "libraryId": str(library.pk), "name": library.name, **counts}
+
+
 # --- library-sync -------------------------------------------------------------------------------------------
 
 
@@ -184,7 +225,7 @@ def sync(context: RunContext, library: Library, *, allow_mass_delete: bool, entr
         raise StepFailed(f"Syncing {label(library)} failed: {error.message}", permanent=True) from None
 
 
-class LibrarySyncJob(JobTypeDriver):
+class LibrarySyncJob(_LibraryJob):
     """Mirrors a library from its integration, with a progress entry following the files and bytes."""
 
     id = "library-sync"
@@ -197,33 +238,13 @@ class LibrarySyncJob(JobTypeDriver):
         "fetched keep their previous copy and make the step a warning. An embedded library is then indexed "
         "(its new and changed files), under a progress entry of its own. The job's owner needs sync_library."
     )
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["library"],
-        "properties": {
-            "library": LIBRARY_REFERENCE,
-            "allowMassDelete": {
-                "type": "boolean",
-                "default": False,
-                "description": "Let one sync delete more than half of the library's files.",
-            },
-        },
-    }
-
-    @classmethod
-    def reference_errors(
-        cls, data: dict[str, Any], *, user: Any, tenant_id: int, current: dict[str, Any] | None = None
-    ) -> list[str]:
-        """The one saving the job must be able to sync the library."""
-        return reference_errors(data, user=user, tenant_id=tenant_id, need=SYNC, current=current)
+    schema = _job_schema("allowMassDelete", "Let one sync delete more than half of the library's files.")
+    need = SYNC
 
     @classmethod
     def execute(cls, context: RunContext) -> StepResult:
         """Sync the library; refused deletions and a failed listing fail the step, file errors warn."""
-        data = checked_data(cls, context.job.get("data") or {}, what="The job's data")
-        key = data["library"]
-        library = library_for(context, key, need=SYNC)
+        data, key, library = cls.job_library(context)
         entry = context.progress.begin(
             f"sync:{key}", f"Sync {library.name}", "Starting.", libraryId=str(library.pk), files=0, total=0, bytes=0
         )
@@ -234,7 +255,7 @@ class LibrarySyncJob(JobTypeDriver):
             raise
         counts = result.as_json()  # the §9 answer
         message = synced_message(library, result)
-        kept = {"library": key, "libraryId": str(library.pk), "name": library.name, **counts}
+        kept = cls.kept(library, key, counts)
         shown = {name: counts[name] for name in ("added", "updated", "deleted", "unchanged", "skipped", "bytes")}
         whole = library_errors(result)
         if whole:
@@ -328,7 +349,7 @@ def index_step(
     return result, bool(result.errors)
 
 
-class IndexFilesJob(JobTypeDriver):
+class IndexFilesJob(_LibraryJob):
     """Extracts text from a library's new or changed files and indexes it for search, with a progress entry."""
 
     id = "index-files"
@@ -340,36 +361,16 @@ class IndexFilesJob(JobTypeDriver):
         "with no text, of a format that is not indexed or whose extraction fails is reported with the reason and "
         "makes the step a warning; the other files are indexed. The job's owner needs sync_library."
     )
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["library"],
-        "properties": {
-            "library": LIBRARY_REFERENCE,
-            "force": {
-                "type": "boolean",
-                "default": False,
-                "description": "Index every file again, not only the new and changed ones.",
-            },
-        },
-    }
-
-    @classmethod
-    def reference_errors(
-        cls, data: dict[str, Any], *, user: Any, tenant_id: int, current: dict[str, Any] | None = None
-    ) -> list[str]:
-        """The one saving the job must be able to refresh the library's contents (sync_library)."""
-        return reference_errors(data, user=user, tenant_id=tenant_id, need=INDEX, current=current)
+    schema = _job_schema("force", "Index every file again, not only the new and changed ones.")
+    need = INDEX  # refreshing the library's contents: sync_library
 
     @classmethod
     def execute(cls, context: RunContext) -> StepResult:
         """Index the library; an indexing already running fails the step for a retry, file errors warn."""
-        data = checked_data(cls, context.job.get("data") or {}, what="The job's data")
-        key = data["library"]
-        library = library_for(context, key, need=INDEX)
+        data, key, library = cls.job_library(context)
         result, warning = index_step(context, library, key, force=bool(data.get("force", False)))
         counts = result.to_dict()
-        kept = {"library": key, "libraryId": str(library.pk), "name": library.name, **counts}
+        kept = cls.kept(library, key, counts)
         shown = {name: counts[name] for name in _INDEX_SHOWN}
         return StepResult(message=indexed_message(library, result), warning=warning, data=kept, entry=shown)
 
