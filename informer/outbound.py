@@ -465,6 +465,13 @@ def _connect_failed(exc: requests.ConnectionError) -> bool:
     return isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ConnectTimeoutError)
 
 
+def _request_failed(exc: BaseException, url: str, call: _Call, total_timeout: float) -> OutboundError:
+    """The OutboundError of a request to ``url`` that the transport failed: the total timeout, if it ran out."""
+    if call.fired or call.remaining() <= 0:
+        return OutboundError(f"Request to {url} exceeded the total timeout of {total_timeout:g} s.", url=url)
+    return OutboundError(f"Request to {url} failed: {exc}", url=url)
+
+
 def outbound_request(
     method: str,
     url: str,
@@ -522,12 +529,7 @@ def outbound_request(
     except OutboundError:
         raise
     except (requests.RequestException, Urllib3Error, OSError) as exc:
-        url = target.url if target else url
-        if call.fired or call.remaining() <= 0:
-            message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
-        else:
-            message = f"Request to {url} failed: {exc}"
-        raise OutboundError(message, url=url) from exc
+        raise _request_failed(exc, target.url if target else url, call, total_timeout) from exc
     finally:
         call.cancel()
 
@@ -737,12 +739,7 @@ class OutboundSession:
             except OutboundError:
                 raise
             except (requests.RequestException, Urllib3Error, OSError) as exc:
-                url = target.url if target else url
-                if call.fired or call.remaining() <= 0:
-                    message = f"Request to {url} exceeded the total timeout of {total_timeout:g} s."
-                else:
-                    message = f"Request to {url} failed: {exc}"
-                raise OutboundError(message, url=url) from exc
+                raise _request_failed(exc, target.url if target else url, call, total_timeout) from exc
             try:
                 yield OutboundStream(response.status_code, response.headers, target.url, response, call)
             finally:
