@@ -1,7 +1,9 @@
-"""Library test fixtures: a library root of the test's own, and real WebDAV and S3 servers on loopback."""
+"""Library test fixtures: a library root of the test's own, the real embedder, and real WebDAV and S3 servers on
+loopback."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -11,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
+from library.embedding import Embedder, get_embedder
 from library.integrations.base import IntegrationConfig
+from tests.library.searching import MINILM
 
 
 @pytest.fixture
@@ -22,6 +27,19 @@ def local_library_root(settings: Any, tmp_path: Path) -> Path:
     root.mkdir()
     settings.INFORMER_LIBRARY_ROOT = root
     return root
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Embedder:
+    """The real default embedder, loaded once for the session (fails instead of skipping under CI=true)."""
+    try:
+        with override_settings(INFORMER_EMBEDDER=MINILM):
+            return get_embedder()  # kept by get_embedder for the process: later calls under MINILM reuse it
+    except Exception as error:  # any failure to load the model is the reason shown
+        reason = f"The MiniLM embedder does not load: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 @dataclass

@@ -3,21 +3,18 @@
 ``index_texts`` stores each text as one chunk with the vector the given embedder makes of it, copies the
 vectors into the pgvector table where that store is in use, and marks the library indexed with that
 embedder's name (or ``model``), bumping ``index_version`` as the indexer does so the exact store's cache
-reloads it.
+reloads it. The real model is the ``minilm`` fixture of ``tests/library/conftest.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from django.db.models import F
-from django.test import override_settings
 
-from library.embedding import Embedder, HashingEmbedder, get_embedder
+from library.embedding import Embedder, HashingEmbedder
 from library.models import Chunk, IndexStatus, Library, LibraryFile
 from library.vectors import vector_bytes, vector_store
 
@@ -80,16 +77,3 @@ def result_paths(body: dict[str, Any]) -> list[str]:
 def result_libraries(body: dict[str, Any]) -> set[str]:
     """The library ids a search answer's results come from."""
     return {item["libraryId"] for item in body["_embedded"]["inf:search-result"]}
-
-
-@pytest.fixture(scope="session")
-def minilm() -> Embedder:
-    """The real default embedder, loaded once for the session (fails instead of skipping under CI=true)."""
-    try:
-        with override_settings(INFORMER_EMBEDDER=MINILM):
-            return get_embedder()  # kept by get_embedder for the process: later calls under MINILM reuse it
-    except Exception as error:  # any failure to load the model is the reason shown
-        reason = f"The MiniLM embedder does not load: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)

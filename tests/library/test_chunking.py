@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import time
 from collections.abc import Sequence
 
 import pytest
-from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from library import chunking
 from library.chunking import ChunkText, chunk_pages
-from library.embedding import Embedder, HashingEmbedder, get_embedder
+from library.embedding import HashingEmbedder
 from library.extract import Page
 
 count_words = HashingEmbedder().token_counts
-
-
-@pytest.fixture(scope="session")
-def minilm() -> Embedder:
-    """The real default embedder, loaded once per process (get_embedder keeps it); fails under CI=true."""
-    try:
-        with override_settings(INFORMER_EMBEDDER="library.embedding.MiniLMEmbedder"):
-            return get_embedder()
-    except Exception as error:  # any failure to load the model is the reason shown
-        reason = f"The MiniLM embedder does not load: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def texts(chunks: Sequence[ChunkText]) -> list[str]:

@@ -3,15 +3,13 @@ token counts, the hashing stand-in, and get_embedder's choice by settings."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
 
-from library.embedding import DEFAULT_EMBEDDER, Embedder, HashingEmbedder, MiniLMEmbedder, get_embedder
+from library.embedding import DEFAULT_EMBEDDER, HashingEmbedder, MiniLMEmbedder, get_embedder
 
 HASHING = "library.embedding.HashingEmbedder"
 
@@ -24,19 +22,6 @@ ONE_PIECE_WORDS = (
     *("business", "issue", "side", "kind", "head", "house", "service", "friend", "father", "power", "hour", "game"),
     *("line", "end", "member", "law", "car", "city", "community", "name", "president", "team", "minute", "idea"),
 )
-
-
-@pytest.fixture(scope="session")
-def minilm() -> Embedder:
-    """The real default embedder, loaded once per process (get_embedder keeps it); fails under CI=true."""
-    try:
-        with override_settings(INFORMER_EMBEDDER="library.embedding.MiniLMEmbedder"):
-            return get_embedder()
-    except Exception as error:  # any failure to load the model is the reason shown
-        reason = f"The MiniLM embedder does not load: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def words_of(text: str) -> set[str]:

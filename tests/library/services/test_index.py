@@ -645,14 +645,6 @@ def test_on_pgvector_every_chunk_has_its_vector_copied_and_replaced_with_it(libr
 # --- The real model -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def minilm() -> Any:
-    """The real embedder, loaded once for the session."""
-    from library.embedding import MiniLMEmbedder
-
-    return MiniLMEmbedder()
-
-
 def test_the_real_model_indexes_by_meaning(library, folder, settings, monkeypatch, minilm):
     # given
     settings.INFORMER_EMBEDDER = "library.embedding.MiniLMEmbedder"

@@ -15,11 +15,8 @@ from library.models import Chunk, LibraryFile
 from library.services import search as search_services
 from library.services.search import SearchHit, search_libraries
 from library.vectors import ExactVectorStore, pgvector_available, vector_store
-from tests.library import searching
 from tests.library.factories import LibraryFactory
 from tests.library.searching import HASHING, MINILM, index_texts
-
-minilm = searching.minilm
 
 
 @pytest.fixture(autouse=True)
