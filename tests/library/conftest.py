@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from library.embedding import Embedder, get_embedder
 from library.integrations.base import IntegrationConfig
+from library.vectors import pgvector_available
 from tests.library.searching import MINILM
 
 
@@ -40,6 +42,18 @@ def minilm() -> Embedder:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def require_pgvector() -> None:
+    """Skip unless the database is PostgreSQL with pgvector; a PostgreSQL server without it fails under CI=true."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pgvector is PostgreSQL only")
+    if pgvector_available():
+        return
+    reason = "the PostgreSQL server has no pgvector extension (.ci/pgvector installs it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @dataclass

@@ -6,7 +6,6 @@ line when the server lacks the extension, except under ``CI=true``, where that f
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -34,22 +33,13 @@ from library.vectors import (
     vector_bytes,
     vector_store,
 )
+from tests.library.conftest import require_pgvector
 from tests.library.factories import ChunkFactory, LibraryFactory, LibraryFileFactory
 
 DIMENSIONS = 384
 POSTGRESQL = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 STORES = ["exact", "pgvector"] if POSTGRESQL else ["exact"]
 postgresql_only = pytest.mark.skipif(not POSTGRESQL, reason="pgvector is PostgreSQL only")
-
-
-def require_pgvector() -> None:
-    """Skip (fail under CI=true) when the PostgreSQL server has no pgvector."""
-    if pgvector_available():
-        return
-    reason = "the PostgreSQL server has no pgvector extension (.ci/pgvector installs it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def unit(vector: np.ndarray) -> np.ndarray:

@@ -6,7 +6,6 @@ Most tests use the hashing stand-in embedder (words as tokens, no meaning); one 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from library.services import index as index_services
 from library.services.files import file_delete
 from library.services.index import IndexBusy, IndexProgress, library_index
 from library.services.sync import library_sync
-from library.vectors import pgvector_available, vector_array
+from library.vectors import vector_array
+from tests.library.conftest import require_pgvector
 from tests.library.services.conftest import MTIME, write
 
 HASHING = "library.embedding.HashingEmbedder"
@@ -607,15 +607,7 @@ def test_an_indexing_that_is_cancelled_keeps_what_it_wrote(library, four):
 
 
 def test_on_pgvector_every_chunk_has_its_vector_copied_and_replaced_with_it(library, four):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("pgvector is PostgreSQL only")
-    if not pgvector_available():
-        reason = "the PostgreSQL server has no pgvector extension"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_pgvector()
     from library.models import ChunkVector
 
     def copies() -> set[int]:

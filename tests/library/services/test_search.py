@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -14,7 +13,8 @@ from library.embedding import HashingEmbedder
 from library.models import Chunk, LibraryFile
 from library.services import search as search_services
 from library.services.search import SearchHit, search_libraries
-from library.vectors import ExactVectorStore, pgvector_available, vector_store
+from library.vectors import ExactVectorStore, vector_store
+from tests.library.conftest import require_pgvector
 from tests.library.factories import LibraryFactory
 from tests.library.searching import HASHING, MINILM, index_texts
 
@@ -214,15 +214,7 @@ def test_ids_the_store_names_that_are_gone_or_elsewhere_are_dropped_in_order(lib
 
 
 def test_on_postgresql_search_goes_through_pgvector_with_the_exact_stores_answers(library, monkeypatch):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("pgvector is PostgreSQL only")
-    if not pgvector_available():
-        reason = "the PostgreSQL server has no pgvector extension"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_pgvector()
     # given
     index_texts(library, {f"{n}.txt": [" ".join(f"word{k}" for k in range(n, n + 5))] for n in range(20)})
     assert vector_store(384).name == "pgvector"
