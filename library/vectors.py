@@ -85,6 +85,14 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
+def _query_unit(query: np.ndarray, dimensions: int) -> np.ndarray:
+    """A search's query as a unit vector; ValueError when it is not of the store's ``dimensions``."""
+    unit = _unit(query)
+    if unit.shape != (dimensions,):
+        raise ValueError(f"The query has {unit.shape[0]} dimensions; the store has {dimensions}.")
+    return unit
+
+
 def _vector_text(vector: np.ndarray) -> str:
     """pgvector's text form ``[x,y,…]``: every float32 written exactly (the shortest repr of its double)."""
     return Vector(np.asarray(vector, dtype=np.float32)).to_text()
@@ -276,9 +284,7 @@ class ExactVectorStore:
         """The exact ``limit`` nearest chunks by cosine similarity; ties go to the lower chunk id."""
         if limit <= 0 or not library_ids:
             return []
-        unit = _unit(query)
-        if unit.shape != (self.dimensions,):
-            raise ValueError(f"The query has {unit.shape[0]} dimensions; the store has {self.dimensions}.")
+        unit = _query_unit(query, self.dimensions)
         # One query for the versions; a library that is gone is dropped from the cache.
         versions = dict(
             Library.objects.using(self.using).filter(id__in=list(library_ids)).values_list("id", "index_version")
@@ -368,9 +374,7 @@ class PgvectorStore:
         """The ``limit`` nearest chunks by the HNSW index (exactly, within one file), re-sorted best first."""
         if limit <= 0 or not library_ids:
             return []
-        unit = _unit(query)
-        if unit.shape != (PGVECTOR_DIMENSIONS,):
-            raise ValueError(f"The query has {unit.shape[0]} dimensions; the store has {PGVECTOR_DIMENSIONS}.")
+        unit = _query_unit(query, PGVECTOR_DIMENSIONS)
         text = _vector_text(unit)
         libraries = [str(library_id) for library_id in library_ids]
         sql, params = search_sql(file_id is not None)
