@@ -19,10 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -32,9 +30,9 @@ from informer.admin.forms import ServiceAdminMixin, adopt
 from informer.admin.tenancy import TenantScopedAdminMixin
 from informer.api.exceptions import DomainError
 from informer.auth import request_user
-from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, posted_only, visible_libraries
+from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, visible_libraries
 from library.admin.forms import SECRETS, LibraryForm
-from library.admin.syncs import ERRORS_SHOWN, LibrarySyncMixin
+from library.admin.syncs import ERRORS_SHOWN, LibrarySyncMixin, result_level
 from library.integrations.base import IntegrationError
 from library.models import Library
 from library.services import index as index_services
@@ -151,16 +149,7 @@ class LibraryAdmin(
 
     def index_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The "Index now" button: index the new and changed files here and now, then show the page with what it did."""
-        refused = posted_only(request)
-        if refused:
-            return refused
-        library = self.get_object(request, unquote(object_id))
-        if library is None or not self.has_view_permission(request, library):
-            raise Http404
-        if not self.has_sync_permission(request, library):
-            raise PermissionDenied
-        self._index(request, library)
-        return HttpResponseRedirect(reverse("admin:library_library_change", args=[library.pk]))
+        return self.library_button(request, object_id, self._index)
 
     def _index(self, request: HttpRequest, library: Library) -> bool:
         """Index ``library`` and say how it went; whether it succeeded."""
@@ -169,10 +158,7 @@ class LibraryAdmin(
         except DomainError as error:  # an indexing already running (409), the library deleted meanwhile
             self.message_user(request, f"'{library.name}' was not indexed: {error.message}", messages.ERROR)
             return False
-        level = messages.WARNING if result.errors else messages.SUCCESS
-        if not result.success:
-            level = messages.ERROR
-        self.message_user(request, index_message(library, result), level)
+        self.message_user(request, index_message(library, result), result_level(result))
         return result.success
 
     @admin.action(description="Index the selected libraries now", permissions=["sync"])

@@ -10,6 +10,7 @@ allows a mass deletion: a sync that would delete more than half the files says s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -26,6 +27,7 @@ from library.admin.access import may_sync, posted_only
 from library.integrations.base import IntegrationError
 from library.models import Library
 from library.services import sync as sync_services
+from library.services.index import IndexResult
 
 # How many of a sync's problems the message names; the rest are counted.
 ERRORS_SHOWN = 3
@@ -52,6 +54,13 @@ def sync_message(library: Library, result: sync_services.SyncResult) -> str:
     return text
 
 
+def result_level(result: sync_services.SyncResult | IndexResult) -> int:
+    """A sync's or an indexing's message level: an error when it failed, a warning when some files did."""
+    if not result.success:
+        return messages.ERROR
+    return messages.WARNING if result.errors else messages.SUCCESS
+
+
 class LibrarySyncMixin:
     """For the library admin: "Sync now" on the page (a POST) and as a list action."""
 
@@ -70,6 +79,14 @@ class LibrarySyncMixin:
 
     def sync_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The "Sync now" button: sync here and now, then show the page with what it did."""
+        return self.library_button(request, object_id, self._sync)
+
+    def library_button(
+        self, request: HttpRequest, object_id: str, act: Callable[[HttpRequest, Library], object]
+    ) -> HttpResponse:
+        """A button of a library's page (a POST) for one who may sync it: ``act`` on it, then back to its page.
+
+        A library the user may not see is a 404, one they may not sync a 403."""
         refused = posted_only(request)
         if refused:
             return refused
@@ -78,7 +95,7 @@ class LibrarySyncMixin:
             raise Http404
         if not self.has_sync_permission(request, library):
             raise PermissionDenied
-        self._sync(request, library)
+        act(request, library)
         return HttpResponseRedirect(reverse("admin:library_library_change", args=[library.pk]))
 
     def _sync(self, request: HttpRequest, library: Library) -> bool:
@@ -88,10 +105,7 @@ class LibrarySyncMixin:
         except (DomainError, IntegrationError) as error:  # syncing already (409), or the settings are unusable
             self.message_user(request, f"'{library.name}' was not synced: {error.message}", messages.ERROR)  # type: ignore[attr-defined]
             return False
-        level = messages.WARNING if result.errors else messages.SUCCESS
-        if not result.success:
-            level = messages.ERROR
-        self.message_user(request, sync_message(library, result), level)  # type: ignore[attr-defined]
+        self.message_user(request, sync_message(library, result), result_level(result))  # type: ignore[attr-defined]
         return result.success
 
     @admin.action(description="Sync the selected libraries now", permissions=["sync"])
