@@ -10,7 +10,8 @@ from django.core.management.color import Style
 
 from informer.admin.display import admin_duration, admin_time
 from informer.api.exceptions import DomainError
-from informer.progress import Progress, logging_silenced, progress
+from informer.progress import logging_silenced, progress
+from library.management.output import FilesCounter, summary_write
 from library.models import Library
 from library.selectors import library_lookup
 from library.services.index import IndexProgress, IndexResult, library_index
@@ -53,8 +54,11 @@ def index_with_progress(stdout: OutputWrapper, library: Library, *, force: bool,
     """Index ``library`` under a progress bar of files on ``stdout``; CommandError when it cannot run."""
     files = progress(stdout, description=f"Indexing '{library.name}'", unit="files")
     with logging_silenced(verbosity < 2), files as report:
+        counter: FilesCounter[IndexProgress] = FilesCounter(
+            report, lambda state: state.chunks, lambda chunks: f"Indexing '{library.name}', {chunks:,} chunks"
+        )
         try:
-            return library_index(library, force=force, progress=IndexCounter(report, library.name))
+            return library_index(library, force=force, progress=counter)
         except DomainError as error:  # an indexing already going, the library deleted meanwhile
             raise CommandError(f"'{library.name}' was not indexed: {error.message}") from None
 
@@ -71,29 +75,12 @@ def index_summary(stdout: OutputWrapper, style: Style, library: Library, result:
         f"duration: {admin_duration(result.duration)}",
         f"indexed at: {admin_time(library.indexed_at)}",
     ]
-    for line in lines:
-        stdout.write(f"  {line}")
-    for error in result.errors:
-        stdout.write(style.WARNING(f"  {error['path'] or library.name}: {error['error']}"))
-    if not result.success:
-        return
     done = f"Indexed '{library.name}' ({library.natural_id}) with {library.index_model}."
-    stdout.write(style.WARNING(done) if result.errors else style.SUCCESS(done))
-
-
-class IndexCounter:
-    """The indexing's ``progress``: files counted on the bar, the chunks stored in its description."""
-
-    def __init__(self, report: Progress, name: str) -> None:
-        self.report = report
-        self.name = name
-        self.chunks_shown = 0
-
-    def __call__(self, state: IndexProgress) -> None:
-        if self.report.total != state.files_total:
-            self.report.set_total(state.files_total)
-        if state.chunks != self.chunks_shown:
-            self.chunks_shown = state.chunks
-            self.report.describe(f"Indexing '{self.name}', {state.chunks:,} chunks")
-        if state.files_done > self.report.done:
-            self.report.advance(state.files_done - self.report.done)
+    summary_write(
+        stdout,
+        style,
+        library_name=library.name,
+        lines=lines,
+        errors=result.errors,
+        done=done if result.success else None,
+    )

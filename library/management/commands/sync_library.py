@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from informer.admin.display import admin_duration, admin_time
 from informer.api.exceptions import DomainError
-from informer.progress import Progress, logging_silenced, progress
+from informer.progress import logging_silenced, progress
 from library.management.commands.index_library import index_summary, index_with_progress, not_indexed_message
+from library.management.output import FilesCounter, summary_write
 from library.models import Library
 from library.selectors import library_lookup
 from library.services.files import size_text
@@ -46,7 +47,11 @@ class Command(BaseCommand):
             raise CommandError(f"No library '{options['library']}'.")
         files = progress(self.stdout, description=f"Syncing '{library.name}'", unit="files")
         with logging_silenced(options["verbosity"] < 2), files as report:
-            counter = _Counter(report, library.name)
+            counter: FilesCounter[SyncProgress] = FilesCounter(
+                report,
+                lambda state: state.bytes_done,
+                lambda fetched: f"Syncing '{library.name}', {size_text(fetched)} fetched",
+            )
             try:
                 result = library_sync(library=library, allow_mass_delete=options["allow_mass_delete"], progress=counter)
             except DomainError as error:  # a sync already going
@@ -91,29 +96,12 @@ class Command(BaseCommand):
             f"duration: {admin_duration(result.duration / 1000)} ({result.duration} ms)",
             f"synced at: {admin_time(library.synced_at)}",
         ]
-        for line in lines:
-            self.stdout.write(f"  {line}")
-        for error in result.errors:
-            self.stdout.write(self.style.WARNING(f"  {error['path'] or library.name}: {error['error']}"))
         done = f"Synced '{library.name}' ({library.natural_id}): {library.files} files, {size_text(library.size)}."
-        if not result.success:
-            return
-        self.stdout.write(self.style.WARNING(done) if result.errors else self.style.SUCCESS(done))
-
-
-class _Counter:
-    """The sync's ``progress``: files counted on the bar, the bytes fetched in its description."""
-
-    def __init__(self, report: Progress, name: str) -> None:
-        self.report = report
-        self.name = name
-        self.bytes_shown = 0
-
-    def __call__(self, state: SyncProgress) -> None:
-        if self.report.total != state.files_total:
-            self.report.set_total(state.files_total)
-        if state.bytes_done != self.bytes_shown:
-            self.bytes_shown = state.bytes_done
-            self.report.describe(f"Syncing '{self.name}', {size_text(state.bytes_done)} fetched")
-        if state.files_done > self.report.done:
-            self.report.advance(state.files_done - self.report.done)
+        summary_write(
+            self.stdout,
+            self.style,
+            library_name=library.name,
+            lines=lines,
+            errors=result.errors,
+            done=done if result.success else None,
+        )
