@@ -199,3 +199,6 @@ class ChunkVector(models.Model):
     class Meta:
         managed = False
         db_table = "library_chunkvector"
+
+    def __str__(self) -> str:
+        return f"vector of chunk {self.chunk_id}"

@@ -35,7 +35,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     embedding vector({PGVECTOR_DIMENSIONS}) NOT NULL
 )
 """
+_DELETE_ORPHANS = (
+    "DELETE FROM library_chunkvector v WHERE NOT EXISTS (SELECT 1 FROM library_chunk c WHERE c.id = v.chunk_id)"
+)
+_ADD_CASCADE = f"ALTER TABLE {TABLE} ADD FOREIGN KEY (chunk_id) REFERENCES library_chunk (id) ON DELETE CASCADE"
 _CREATE_LIBRARY_INDEX = f"CREATE INDEX IF NOT EXISTS {LIBRARY_INDEX} ON {TABLE} (library_id)"
 _CREATE_HNSW_INDEX = f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON {TABLE} USING hnsw (embedding vector_cosine_ops)"
 
@@ -139,6 +143,8 @@ def ensure_pgvector(using: str = "default") -> bool:
                 logger.info("pgvector is not available on database %r; search is exact: %s", using, error)
                 return False
         cursor.execute(_CREATE_TABLE)
+        if table_existed:
+            _restore_cascade(cursor)
         cursor.execute(_CREATE_LIBRARY_INDEX)
         if not table_existed:
             # Before the HNSW index: building it once over the rows is much quicker than inserting into it.
@@ -147,6 +153,22 @@ def ensure_pgvector(using: str = "default") -> bool:
                 logger.info("Copied %d existing chunk vectors into %s on %r.", copied, TABLE, using)
         cursor.execute(_CREATE_HNSW_INDEX)
     return True
+
+
+def _restore_cascade(cursor: Any) -> None:
+    """Put back the table's foreign key to the chunks if it is gone.
+
+    Migrating back past ``library_chunk`` drops that table with CASCADE, which drops the foreign key and
+    leaves this table; migrating forward again makes the chunks anew. Without the key, deleted chunks would
+    leave their vectors behind, so vectors of chunks that no longer exist go and the key is made again.
+    """
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f')", [TABLE]
+    )
+    if cursor.fetchone()[0]:
+        return
+    cursor.execute(_DELETE_ORPHANS)
+    cursor.execute(_ADD_CASCADE)
 
 
 def _copy_missing_vectors(using: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -61,3 +62,5 @@ def test_team_names_move_to_the_team_and_case_duplicates_are_told_apart():
         assert names[analysts.pk] == "analysts" and names[finance.pk] == "finance"
     finally:
         migrate(latest())
+        # as `migrate` ends: post_migrate's handlers (the pgvector table's repair among them) run
+        emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)

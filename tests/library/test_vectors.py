@@ -447,3 +447,27 @@ def test_flush_empties_the_vector_table_too() -> None:
     assert Chunk.objects.count() == 0
     assert vector_rows() == 0
     assert pgvector_available() is True  # post_migrate after the flush: still there
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_ensure_pgvector_puts_back_a_foreign_key_that_migrating_back_dropped() -> None:
+    # given: the key gone (as DROP TABLE library_chunk CASCADE leaves it) and a vector whose chunk is gone
+    store = make_store("pgvector")
+    chunks = add_chunks(store, a_file(), random_units(2, seed=5))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'library_chunkvector'::regclass AND contype = 'f'"
+        )
+        (name,) = cursor.fetchone()
+        cursor.execute(f'ALTER TABLE library_chunkvector DROP CONSTRAINT "{name}"')
+    Chunk.objects.filter(pk=chunks[0].pk).delete()
+    assert vector_rows() == 2  # nothing removed the orphan
+
+    # when
+    assert ensure_pgvector() is True
+
+    # then: the orphan is gone and deleting a chunk takes its vector with it again
+    assert vector_rows() == 1
+    Chunk.objects.filter(pk=chunks[1].pk).delete()
+    assert vector_rows() == 0
