@@ -471,3 +471,20 @@ def test_ensure_pgvector_puts_back_a_foreign_key_that_migrating_back_dropped() -
     assert vector_rows() == 1
     Chunk.objects.filter(pk=chunks[1].pk).delete()
     assert vector_rows() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_a_rebuilt_index_leaves_the_table_analyzed_so_the_planner_picks_hnsw() -> None:
+    # given: vectors loaded in bulk (no statistics yet)
+    store = make_store("pgvector")
+    add_chunks(store, a_file(), random_units(50, seed=6))
+
+    # when
+    rebuild_vector_index()
+
+    # then
+    with connection.cursor() as cursor:
+        # column statistics exist only once ANALYZE ran (CREATE INDEX alone counts the rows, nothing more)
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'library_chunkvector'")
+        assert cursor.fetchone()[0] > 0

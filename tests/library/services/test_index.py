@@ -516,6 +516,7 @@ def test_chunks_are_embedded_in_batches_gathered_across_files_sorted_by_length(l
 
     monkeypatch.setattr(embedder, "embed", spy)
     monkeypatch.setattr(index_services, "MAX_TOKENS", 8)
+    monkeypatch.setattr(index_services, "EMBED_BATCH", 64)  # a window the 90 chunks fill once
 
     # when
     result = library_index(library)
