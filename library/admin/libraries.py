@@ -32,7 +32,7 @@ from informer.api.exceptions import DomainError
 from informer.auth import request_user
 from library.admin.access import LibraryPermissionMixin, RefusedDeletionMixin, visible_libraries
 from library.admin.forms import SECRETS, LibraryForm
-from library.admin.syncs import ERRORS_SHOWN, LibrarySyncMixin, result_level
+from library.admin.syncs import LibrarySyncMixin, problems_text, result_level
 from library.integrations.base import IntegrationError
 from library.models import Library
 from library.services import index as index_services
@@ -51,14 +51,7 @@ def index_message(library: Library, result: index_services.IndexResult) -> str:
     )
     verb = "Indexed" if result.success else "Indexed with failures"
     text = f"{verb} '{library.name}': {counts}; {result.chunks:,} chunks in {admin_duration(result.duration)}."
-    if result.errors:
-        named = "; ".join(
-            f"{error['path']}: {error['error']}" if error.get("path") else error["error"]
-            for error in result.errors[:ERRORS_SHOWN]
-        )
-        more = len(result.errors) - ERRORS_SHOWN
-        text += f" Problems: {named}" + (f"; and {more:,} more." if more > 0 else ".")
-    return text
+    return text + problems_text(result.errors)
 
 
 @admin.register(Library)

@@ -10,7 +10,7 @@ allows a mass deletion: a sync that would delete more than half the files says s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import admin, messages
@@ -33,6 +33,17 @@ from library.services.index import IndexResult
 ERRORS_SHOWN = 3
 
 
+def problems_text(errors: Sequence[dict[str, str]]) -> str:
+    """`` Problems: a.txt: why; …; and 4 more.`` naming the first ERRORS_SHOWN ``{path, error}`` ("" for none)."""
+    if not errors:
+        return ""
+    named = "; ".join(
+        f"{error['path']}: {error['error']}" if error.get("path") else error["error"] for error in errors[:ERRORS_SHOWN]
+    )
+    more = len(errors) - ERRORS_SHOWN
+    return f" Problems: {named}" + (f"; and {more:,} more." if more > 0 else ".")
+
+
 def sync_message(library: Library, result: sync_services.SyncResult) -> str:
     """What a sync did, in a sentence or two: ``Synced 'Docs': 3 added, 1 updated, … (12.3 KB) in 0.4 s.``."""
     counts = (
@@ -44,14 +55,7 @@ def sync_message(library: Library, result: sync_services.SyncResult) -> str:
         f"{verb} '{library.name}': {counts} ({filesizeformat(result.bytes)} stored) "
         f"in {admin_duration(result.duration / 1000)}."
     )
-    if result.errors:
-        named = "; ".join(
-            f"{error['path']}: {error['error']}" if error.get("path") else error["error"]
-            for error in result.errors[:ERRORS_SHOWN]
-        )
-        more = len(result.errors) - ERRORS_SHOWN
-        text += f" Problems: {named}" + (f"; and {more:,} more." if more > 0 else ".")
-    return text
+    return text + problems_text(result.errors)
 
 
 def result_level(result: sync_services.SyncResult | IndexResult) -> int:
