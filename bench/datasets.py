@@ -28,22 +28,17 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
-import gc
 import os
 import pstats
-import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
-
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django
 import _sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,26 +68,14 @@ def parse_args() -> argparse.Namespace:
 
 def service_setup(kind: str) -> None:
     """Point DATABASE_URL at a benchmark database (created if missing) before Django starts."""
-    url = os.environ.get("DATABASE_URL")
-    if url is None and kind == "postgresql":
-        url = os.environ["DATABASE_URL"] = SERVICE_PG
-    if url is not None:
-        name = Path(urlparse(url).path).name
-        if "bench" not in name:
-            sys.exit(f"DATABASE_URL names {name!r}: use a benchmark database (its name containing 'bench').")
-        if url.startswith("postgres"):
-            parsed = urlparse(url)
-            admin = url.replace(parsed.path, "/postgres", 1)
-            with psycopg.connect(admin, autocommit=True) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                    conn.execute(f'CREATE DATABASE "{name}"')
+    _django.bench_database(kind, SERVICE_PG)
     os.environ.setdefault("INFORMER_DATASOURCE_ALLOW", "127.0.0.1,localhost")
     os.environ.setdefault("INFORMER_DATASOURCE_ROOT", str(ROOT / "var" / "bench-datasources"))
 
 
 ARGS = parse_args()
 service_setup(ARGS.service)
-import _django  # noqa: E402
+from _report import CPU, closing, load, measured, opening  # noqa: E402
 
 _django.setup("datasets")
 
@@ -120,32 +103,6 @@ class Row:
     rss_mb: float | None = None
     cpu_ms: float | None = None
     note: str = ""
-
-
-def _status(key: str) -> int:
-    """A /proc/self/status figure in kB."""
-    match = re.search(rf"^{key}:\s+(\d+)", Path("/proc/self/status").read_text(), re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
-CPU: dict[str, float] = {}  # this process's CPU milliseconds in the last measured() call
-
-
-def measured(call: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Milliseconds, peak RSS growth in MB (VmHWM after over VmRSS before) and the result of ``call()``."""
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
-    before = _status("VmRSS")
-    started, cpu = time.perf_counter(), time.process_time()
-    result = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    # On a shared machine wall time moves with the load; this process's own CPU time much less.
-    CPU["last"] = (time.process_time() - cpu) * 1000
-    return elapsed, (_status("VmHWM") - before) / 1024, result
-
-
-def load() -> str:
-    return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def service() -> dict[str, Any]:
@@ -177,7 +134,7 @@ def refresh(engine: str, n: int, user: User, datasource: Datasource, out: list[R
         lambda: _sources.baseline(engine, sql, Path(settings.INFORMER_DATASOURCE_ROOT), service())
     )
     assert count == n, (count, n)
-    base_cpu = CPU["last"]
+    base_cpu = CPU["ms"]
     out.append(Row("refresh baseline", engine, n, ms, rss, base_cpu, f"{n / ms * 1000:,.0f} rows/s"))
     dataset = dataset_create(
         user=user, data={"name": f"{engine} {n}", "query": sql, "datasource_id": str(datasource.pk)}
@@ -185,9 +142,9 @@ def refresh(engine: str, n: int, user: User, datasource: Datasource, out: list[R
     ours_ms, ours_rss, result = measured(lambda: dataset_refresh(dataset=dataset))
     assert result.records == n, (result.records, n)
     note = (
-        f"{n / ours_ms * 1000:,.0f} rows/s, ratio {ours_ms / ms:.2f} (CPU of this process {CPU['last'] / base_cpu:.2f})"
+        f"{n / ours_ms * 1000:,.0f} rows/s, ratio {ours_ms / ms:.2f} (CPU of this process {CPU['ms'] / base_cpu:.2f})"
     )
-    out.append(Row("refresh dataset_refresh", engine, n, ours_ms, ours_rss, CPU["last"], note))
+    out.append(Row("refresh dataset_refresh", engine, n, ours_ms, ours_rss, CPU["ms"], note))
     print(
         f"  {engine} {n}: baseline {ms:,.0f} ms, ours {ours_ms:,.0f} ms ({ours_ms / ms:.2f}x) | {load()}",
         file=sys.stderr,
@@ -262,7 +219,7 @@ def exported(dataset: Dataset, engine: str, n: int, out: list[Row]) -> None:
                 n,
                 ms,
                 rss,
-                CPU["last"],
+                CPU["ms"],
                 f"{n / ms * 1000:,.0f} rows/s, {size / 2**20:,.1f} MiB",
             )
         )
@@ -319,16 +276,13 @@ def cleanup(engines: list[str], root: Path) -> None:
         _sources.drop(engine, root)
     if root == ROOT / "var" / "bench-datasources" and root.is_dir() and not any(root.iterdir()):
         root.rmdir()
-    db = settings.DATABASES["default"]
-    connection.close()
-    if connection.vendor == "postgresql":
-        with psycopg.connect(
-            service()["dsn"].replace(f"dbname={db['NAME']}", "dbname=postgres"), autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
+    _django.drop_database()
+
+
+def table_line(row: Row) -> str:
+    rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
+    cpu = f"{row.cpu_ms:10,.0f}" if row.cpu_ms is not None else f"{'':10}"
+    return f"{row.what:44} {row.source:10} {row.rows:>9,} {row.ms:>10,.1f} {cpu} {rss}  {row.note}"
 
 
 def main() -> None:
@@ -337,10 +291,7 @@ def main() -> None:
     phases = set(ARGS.phases.split(","))
     root = Path(settings.INFORMER_DATASOURCE_ROOT)
     started = time.monotonic()
-    print(_django.header("bench/datasets.py"))
-    name = str(settings.DATABASES["default"]["NAME"]).replace(f"{ROOT}/", "")  # no local path in the figures
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} | service {name} | "
-          f"sources {', '.join(engines)} | sizes {', '.join(f'{n:,}' for n in sizes)} | {load()}")  # fmt: skip
+    opening("bench/datasets.py", f"sources {', '.join(engines)} | sizes {', '.join(f'{n:,}' for n in sizes)}")
     print(f"  creating sources ({load()})", file=sys.stderr)
     for engine in engines:
         _sources.create(engine, sizes + ([100_000] if ARGS.profile and 100_000 not in sizes else []), root)
@@ -362,15 +313,8 @@ def main() -> None:
             for engine in engines:
                 profile(engine, user, datasources[engine])
     finally:
-        print(f"\n{'measurement':44} {'source':10} {'rows':>9} {'ms':>10} {'CPU ms':>10} {'peak RSS +MB':>12}  note")
-        for row in out:
-            rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
-            cpu = f"{row.cpu_ms:10,.0f}" if row.cpu_ms is not None else f"{'':10}"
-            print(f"{row.what:44} {row.source:10} {row.rows:>9,} {row.ms:>10,.1f} {cpu} {rss}  {row.note}")
-        print()
-        for line in summary(out):
-            print(line)
-        print(f"whole run {time.monotonic() - started:,.0f} s | at the end: {load()}")
+        head = f"{'measurement':44} {'source':10} {'rows':>9} {'ms':>10} {'CPU ms':>10} {'peak RSS +MB':>12}  note"
+        closing(head, map(table_line, out), summary(out), started)
         if not ARGS.keep:
             cleanup(engines, root)
 

@@ -28,11 +28,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
-import gc
 import logging
 import os
 import pstats
-import re
 import shutil
 import sys
 import tempfile
@@ -43,9 +41,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import psycopg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PG = "postgres://postgres@127.0.0.1:5432/informer_bench_library"
@@ -68,18 +66,7 @@ def parse_args() -> argparse.Namespace:
 
 def service_setup(kind: str) -> Path:
     """Point DATABASE_URL at a benchmark database and the library settings at a temporary folder."""
-    url = os.environ.get("DATABASE_URL")
-    if url is None and kind == "postgresql":
-        url = os.environ["DATABASE_URL"] = SERVICE_PG
-    if url is not None:
-        name = Path(urlparse(url).path).name
-        if "bench" not in name:
-            sys.exit(f"DATABASE_URL names {name!r}: use a benchmark database (its name containing 'bench').")
-        if url.startswith("postgres"):
-            admin = url.replace(urlparse(url).path, "/postgres", 1)
-            with psycopg.connect(admin, autocommit=True) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                    conn.execute(f'CREATE DATABASE "{name}"')
+    _django.bench_database(kind, SERVICE_PG)
     work = Path(tempfile.mkdtemp(prefix="bench-library-"))
     for folder in ("root", "media"):
         (work / folder).mkdir()
@@ -91,14 +78,13 @@ def service_setup(kind: str) -> Path:
 
 ARGS = parse_args()
 WORK = service_setup(ARGS.service)
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _django  # noqa: E402
+import _report  # noqa: E402
+from _report import closing, load, opening  # noqa: E402
 
 _django.setup("library")
 
 import boto3  # noqa: E402
 import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -121,26 +107,11 @@ class Row:
     note: str = ""
 
 
-def _status(key: str) -> int:
-    """A /proc/self/status figure in kB."""
-    match = re.search(rf"^{key}:\s+(\d+)", Path("/proc/self/status").read_text(), re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
 def measured(call: Callable[[], Any]) -> tuple[float, float, int, Any]:
     """Milliseconds, peak RSS growth in MB, queries made and the result of ``call()``."""
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
-    before = _status("VmRSS")
     with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        result = call()
-        elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, (_status("VmHWM") - before) / 1024, len(queries.captured_queries), result
-
-
-def load() -> str:
-    return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        elapsed, rss, result = _report.measured(call)
+    return elapsed, rss, len(queries.captured_queries), result
 
 
 # The servers
@@ -339,17 +310,13 @@ def summary(out: list[Row]) -> list[str]:
 def cleanup() -> None:
     """The temporary folder and the benchmark database."""
     shutil.rmtree(WORK, ignore_errors=True)
-    db = settings.DATABASES["default"]
-    connection.close()
-    if connection.vendor == "postgresql":
-        admin = f"host={db['HOST']} port={db['PORT'] or 5432} dbname=postgres user={db['USER']}"
-        with psycopg.connect(
-            admin + (f" password={db['PASSWORD']}" if db.get("PASSWORD") else ""), autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
+    _django.drop_database()
+
+
+def table_line(row: Row) -> str:
+    rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
+    queries = f"{row.queries:8,}" if row.queries is not None else f"{'':8}"
+    return f"{row.what:30} {row.source:7} {row.files:>7,} {row.ms:>10,.1f} {queries} {rss}  {row.note}"
 
 
 def main() -> None:
@@ -358,10 +325,7 @@ def main() -> None:
     size = ARGS.file_kb * 1000
     root = WORK / "root"
     started = time.monotonic()
-    print(_django.header("bench/library.py"))
-    name = str(settings.DATABASES["default"]["NAME"]).replace(f"{ROOT}/", "")  # no local path in the figures
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} | service {name} | unchanged {ARGS.unchanged} | "
-          f"downloads {ARGS.downloads} x {ARGS.file_kb} KB | {load()}")  # fmt: skip
+    opening("bench/library.py", f"unchanged {ARGS.unchanged} | downloads {ARGS.downloads} x {ARGS.file_kb} KB")
     call_command("migrate", verbosity=0)
     user = owner()
     out: list[Row] = []
@@ -403,15 +367,8 @@ def main() -> None:
                     title = f"a first {first.type} sync of {max(download_sizes):,} files"
                     profiled(title, functools.partial(library_sync, library=again))
     finally:
-        print(f"\n{'measurement':30} {'source':7} {'files':>7} {'ms':>10} {'queries':>8} {'peak RSS +MB':>12}  note")
-        for row in out:
-            rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
-            queries = f"{row.queries:8,}" if row.queries is not None else f"{'':8}"
-            print(f"{row.what:30} {row.source:7} {row.files:>7,} {row.ms:>10,.1f} {queries} {rss}  {row.note}")
-        print()
-        for line in summary(out):
-            print(line)
-        print(f"whole run {time.monotonic() - started:,.0f} s | at the end: {load()}")
+        head = f"{'measurement':30} {'source':7} {'files':>7} {'ms':>10} {'queries':>8} {'peak RSS +MB':>12}  note"
+        closing(head, map(table_line, out), summary(out), started)
         if not ARGS.keep:
             cleanup()
 

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import os
 import pstats
 import re
@@ -61,10 +60,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
-import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PG = "postgres://postgres@127.0.0.1:5432/informer_bench_search"
@@ -92,18 +92,7 @@ def parse_args() -> argparse.Namespace:
 
 def service_setup(kind: str) -> Path:
     """Point DATABASE_URL at a benchmark database and the library settings at the corpus and a temporary folder."""
-    url = os.environ.get("DATABASE_URL")
-    if url is None and kind == "postgresql":
-        url = os.environ["DATABASE_URL"] = SERVICE_PG
-    if url is not None:
-        name = Path(urlparse(url).path).name
-        if "bench" not in name:
-            sys.exit(f"DATABASE_URL names {name!r}: use a benchmark database (its name containing 'bench').")
-        if url.startswith("postgres"):
-            admin = url.replace(urlparse(url).path, "/postgres", 1)
-            with psycopg.connect(admin, autocommit=True) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                    conn.execute(f'CREATE DATABASE "{name}"')
+    _django.bench_database(kind, SERVICE_PG)
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     (work / "media").mkdir()
     CORPUS.mkdir(parents=True, exist_ok=True)
@@ -115,13 +104,11 @@ def service_setup(kind: str) -> Path:
 
 ARGS = parse_args()
 WORK = service_setup(ARGS.service)
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _corpus  # noqa: E402
-import _django  # noqa: E402
+from _report import CPU, closing, load, measured, opening, status  # noqa: E402
 
 _django.setup("search")
 
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
@@ -144,31 +131,6 @@ class Row:
 
 OUT: list[Row] = []
 SUMMARY: list[str] = []
-
-
-def _status(key: str) -> int:
-    """A /proc/self/status figure in kB."""
-    match = re.search(rf"^{key}:\s+(\d+)", Path("/proc/self/status").read_text(), re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
-CPU: dict[str, float] = {}
-
-
-def measured(call: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Milliseconds, peak RSS growth in MB (VmHWM after over VmRSS before) and ``call()``; CPU ms in CPU["ms"]."""
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
-    before = _status("VmRSS")
-    started, cpu = time.perf_counter(), time.process_time()
-    result = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    CPU["ms"] = (time.process_time() - cpu) * 1000
-    return elapsed, (_status("VmHWM") - before) / 1024, result
-
-
-def load() -> str:
-    return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def say(text: str) -> None:
@@ -294,7 +256,7 @@ def phase_model() -> Any:
 
     assert embedder_path() == "library.embedding.MiniLMEmbedder", embedder_path()
     ms, rss, embedder = measured(get_embedder)
-    after = _status("VmRSS") / 1024
+    after = status("VmRSS") / 1024
     OUT.append(Row("model load (get_embedder, first)", "", ms, rss, CPU["ms"], f"process RSS after {after:,.0f} MB"))
     ms, rss, _ = measured(lambda: embedder.embed(["The first call allocates the session's buffers."]))
     OUT.append(Row("first embed call (1 text)", 1, ms, rss, CPU["ms"]))
@@ -694,26 +656,21 @@ def phase_vectors(user: User) -> None:
 def cleanup() -> None:
     """The temporary folder and the benchmark database (the corpus cache stays)."""
     shutil.rmtree(WORK, ignore_errors=True)
-    db = settings.DATABASES["default"]
-    connection.close()
-    if connection.vendor == "postgresql":
-        admin = f"host={db['HOST']} port={db['PORT'] or 5432} dbname=postgres user={db['USER']}"
-        with psycopg.connect(
-            admin + (f" password={db['PASSWORD']}" if db.get("PASSWORD") else ""), autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
+    _django.drop_database()
+
+
+def table_line(row: Row) -> str:
+    size = f"{row.size:,}" if isinstance(row.size, int) else row.size
+    rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
+    cpu = f"{row.cpu_ms:9,.0f}" if row.cpu_ms is not None else f"{'':9}"
+    return f"{row.what:44} {size:>16} {row.ms:>10,.1f} {cpu} {rss}  {row.note}"
 
 
 def main() -> None:
     phases = [phase for phase in ARGS.phases.split(",") if phase]
     started = time.monotonic()
-    print(_django.header("bench/search.py"))
-    name = str(settings.DATABASES["default"]["NAME"]).replace(f"{ROOT}/", "")  # no local path in the figures
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} | service {name} | phases {ARGS.phases} | documents "
-          f"{ARGS.documents:,} | sizes {ARGS.sizes} | queries {ARGS.queries} | {load()}")  # fmt: skip
+    opening("bench/search.py", f"phases {ARGS.phases} | documents {ARGS.documents:,} | sizes {ARGS.sizes} | "
+            f"queries {ARGS.queries}")  # fmt: skip
     try:
         if "model" in phases:
             phase_model()  # first, so the load is the process's first
@@ -730,16 +687,8 @@ def main() -> None:
         if "vectors" in phases:
             phase_vectors(user)
     finally:
-        print(f"\n{'measurement':44} {'size':>16} {'ms':>10} {'CPU ms':>9} {'peak RSS +MB':>12}  note")
-        for row in OUT:
-            size = f"{row.size:,}" if isinstance(row.size, int) else row.size
-            rss = f"{row.rss_mb:12.1f}" if row.rss_mb is not None else f"{'':12}"
-            cpu = f"{row.cpu_ms:9,.0f}" if row.cpu_ms is not None else f"{'':9}"
-            print(f"{row.what:44} {size:>16} {row.ms:>10,.1f} {cpu} {rss}  {row.note}")
-        print()
-        for line in SUMMARY:
-            print(line)
-        print(f"whole run {time.monotonic() - started:,.0f} s | at the end: {load()}")
+        head = f"{'measurement':44} {'size':>16} {'ms':>10} {'CPU ms':>9} {'peak RSS +MB':>12}  note"
+        closing(head, map(table_line, OUT), SUMMARY, started)
         if not ARGS.keep:
             cleanup()
 
