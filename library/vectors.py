@@ -403,11 +403,14 @@ class PgvectorStore:
         sql, params = search_sql(file_id is not None)
         values = {"query": text, "libraries": libraries, "file": str(file_id) if file_id else None, "limit": limit}
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
-            # SET LOCAL (through set_config, which takes parameters): these last to the end of this transaction.
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, limit))])
-            # Filtered by library, the index is scanned on until `limit` rows pass the filter; in relaxed
-            # order, which is why the rows are sorted again below.
-            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            # SET LOCAL (through set_config, which takes parameters), both in one round trip: they last to the
+            # end of this transaction. Filtered by library, the index is scanned on until `limit` rows pass
+            # the filter; in relaxed order, which is why the rows are sorted again below.
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true),"
+                " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                [str(max(EF_SEARCH, limit))],
+            )
             cursor.execute(sql, [values[name] for name in params])
             rows = cursor.fetchall()
         hits = [(int(chunk_id), 1.0 - float(distance)) for chunk_id, distance in rows]
